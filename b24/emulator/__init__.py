@@ -1,0 +1,11 @@
+"""A Bitrix24 portal emulator: the REST methods b24-dedupe uses, with their limits.
+
+Every behaviour follows the documentation in ``shared/bitrix24-docs``; where the
+documentation is silent, the module that decides says so in a comment and the
+choice is a field of :class:`~b24.emulator.config.EmulatorConfig`.
+"""
+
+from b24.emulator.app import create_app
+from b24.emulator.config import EmulatorConfig
+
+__all__ = ["EmulatorConfig", "create_app"]

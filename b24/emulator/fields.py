@@ -1,0 +1,169 @@
+"""Field descriptions of leads, contacts and companies (``crm.*.fields``).
+
+The set follows docs:api-reference/crm/{leads,contacts,companies}/crm-*-fields,
+trimmed to the fields a CRM record commonly carries. ``isReadOnly`` fields are set
+by the portal and never take part in a merge conflict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+MULTIFIELDS = ("PHONE", "EMAIL", "WEB", "IM")
+
+# crm.multifield.fields (docs, "Get Description of Multiple Fields").
+MULTIFIELD_VALUE_TYPES: dict[str, tuple[str, ...]] = {
+    "PHONE": ("WORK", "MOBILE", "FAX", "HOME", "PAGER", "MAILING", "OTHER"),
+    "EMAIL": ("WORK", "HOME", "MAILING", "OTHER"),
+    "WEB": ("WORK", "HOME", "FACEBOOK", "VK", "LIVEJOURNAL", "TWITTER", "OTHER"),
+    "IM": ("SKYPE", "ICQ", "MSN", "JABBER", "TELEGRAM", "VIBER", "IMOL", "OTHER"),
+}
+
+
+@dataclass(frozen=True)
+class EntityType:
+    """One CRM record type as the REST API names it."""
+
+    name: str  # LEAD, CONTACT, COMPANY
+    type_id: int  # crm.enum.ownertype ID
+    title: str
+    method_prefix: str  # crm.lead
+    event_prefix: str  # ONCRMLEAD
+
+
+LEAD = EntityType("LEAD", 1, "Lead", "crm.lead", "ONCRMLEAD")
+CONTACT = EntityType("CONTACT", 3, "Contact", "crm.contact", "ONCRMCONTACT")
+COMPANY = EntityType("COMPANY", 4, "Company", "crm.company", "ONCRMCOMPANY")
+ENTITY_TYPES: dict[str, EntityType] = {t.name: t for t in (LEAD, CONTACT, COMPANY)}
+ENTITY_TYPES_BY_ID: dict[int, EntityType] = {t.type_id: t for t in (LEAD, CONTACT, COMPANY)}
+
+
+def _f(kind: str, title: str, *, ro: bool = False, req: bool = False, multi: bool = False,
+       immutable: bool = False) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "isRequired": req,
+        "isReadOnly": ro,
+        "isImmutable": immutable,
+        "isMultiple": multi,
+        "isDynamic": False,
+        "title": title,
+    }
+
+
+_COMMON_HEAD = {
+    "ID": _f("integer", "ID", ro=True),
+}
+_PERSON = {
+    "HONORIFIC": _f("crm_status", "Salutation"),
+    "NAME": _f("string", "Name"),
+    "SECOND_NAME": _f("string", "Second name"),
+    "LAST_NAME": _f("string", "Last name"),
+    "BIRTHDATE": _f("date", "Date of birth"),
+    "POST": _f("string", "Position"),
+}
+_ADDRESS = {
+    "ADDRESS": _f("string", "Address"),
+    "ADDRESS_2": _f("string", "Address (line 2)"),
+    "ADDRESS_CITY": _f("string", "City"),
+    "ADDRESS_POSTAL_CODE": _f("string", "Zip"),
+    "ADDRESS_REGION": _f("string", "Region"),
+    "ADDRESS_PROVINCE": _f("string", "State / Province"),
+    "ADDRESS_COUNTRY": _f("string", "Country"),
+}
+_COMMON_TAIL = {
+    "SOURCE_ID": _f("crm_status", "Source"),
+    "SOURCE_DESCRIPTION": _f("string", "Source information"),
+    "OPENED": _f("char", "Available to everyone"),
+    "COMMENTS": _f("string", "Comment"),
+    "ASSIGNED_BY_ID": _f("user", "Responsible person"),
+    "CREATED_BY_ID": _f("user", "Created by", ro=True),
+    "MODIFY_BY_ID": _f("user", "Modified by", ro=True),
+    "DATE_CREATE": _f("datetime", "Created on", ro=True),
+    "DATE_MODIFY": _f("datetime", "Modified on", ro=True),
+    "HAS_PHONE": _f("char", "Has phone", ro=True),
+    "HAS_EMAIL": _f("char", "Has email", ro=True),
+    "HAS_IMOL": _f("char", "Has Open Channel", ro=True),
+    "ORIGINATOR_ID": _f("string", "External source"),
+    "ORIGIN_ID": _f("string", "Item ID in data source"),
+    "UTM_SOURCE": _f("string", "Ad system"),
+    "UTM_MEDIUM": _f("string", "Medium"),
+    "UTM_CAMPAIGN": _f("string", "Ad campaign UTM"),
+    "UTM_CONTENT": _f("string", "Campaign contents"),
+    "UTM_TERM": _f("string", "Campaign search term"),
+    "PHONE": _f("crm_multifield", "Phone", multi=True),
+    "EMAIL": _f("crm_multifield", "E-mail", multi=True),
+    "WEB": _f("crm_multifield", "Website", multi=True),
+    "IM": _f("crm_multifield", "Messenger", multi=True),
+}
+
+FIELDS: dict[str, dict[str, dict[str, Any]]] = {
+    "LEAD": {
+        **_COMMON_HEAD,
+        "TITLE": _f("string", "Lead name"),
+        **_PERSON,
+        "COMPANY_TITLE": _f("string", "Company name"),
+        "COMPANY_ID": _f("crm_company", "Company"),
+        "CONTACT_ID": _f("crm_contact", "Contact"),
+        "IS_RETURN_CUSTOMER": _f("char", "Repeat lead", ro=True),
+        "STATUS_ID": _f("crm_status", "Stage"),
+        "STATUS_DESCRIPTION": _f("string", "Additional information"),
+        "STATUS_SEMANTIC_ID": _f("string", "Status details", ro=True),
+        "CURRENCY_ID": _f("crm_currency", "Currency"),
+        "OPPORTUNITY": _f("double", "Total"),
+        "DATE_CLOSED": _f("datetime", "Completed on", ro=True),
+        **_ADDRESS,
+        **_COMMON_TAIL,
+    },
+    "CONTACT": {
+        **_COMMON_HEAD,
+        **_PERSON,
+        "TYPE_ID": _f("crm_status", "Contact type"),
+        "COMPANY_ID": _f("crm_company", "Company"),
+        "LEAD_ID": _f("crm_lead", "Lead", ro=True),
+        "EXPORT": _f("char", "Included in export"),
+        **_ADDRESS,
+        **_COMMON_TAIL,
+    },
+    "COMPANY": {
+        **_COMMON_HEAD,
+        "TITLE": _f("string", "Company name", req=True),
+        "COMPANY_TYPE": _f("crm_status", "Company type"),
+        "INDUSTRY": _f("crm_status", "Industry"),
+        "EMPLOYEES": _f("crm_status", "Employees"),
+        "CURRENCY_ID": _f("crm_currency", "Currency"),
+        "REVENUE": _f("double", "Annual revenue"),
+        "BANKING_DETAILS": _f("string", "Payment details"),
+        "LEAD_ID": _f("crm_lead", "Lead", ro=True),
+        **_ADDRESS,
+        **_COMMON_TAIL,
+    },
+}
+
+# Lead stages (crm.status.list ENTITY_ID=STATUS on a new portal) and their semantics:
+# P = in progress, S = success, F = failure.
+LEAD_STATUS_SEMANTICS = {
+    "NEW": "P",
+    "IN_PROCESS": "P",
+    "PROCESSED": "P",
+    "CONVERTED": "S",
+    "JUNK": "F",
+}
+
+
+def field_descriptions(entity: EntityType, user_fields: dict[str, str]) -> dict[str, Any]:
+    """``crm.*.fields`` result: the standard fields plus the portal's UF_CRM_* fields."""
+    result = dict(FIELDS[entity.name])
+    for code, title in user_fields.items():
+        result[code] = {**_f("string", title), "isDynamic": True, "listLabel": title,
+                        "formLabel": title, "filterLabel": title}
+    return result
+
+
+def is_user_editable(entity: EntityType, code: str) -> bool:
+    """Whether a merge compares this field (read-only and multifields do not conflict)."""
+    if code.startswith("UF_CRM_"):
+        return True
+    desc = FIELDS[entity.name].get(code)
+    return bool(desc) and not desc["isReadOnly"] and code not in MULTIFIELDS

@@ -1,0 +1,1 @@
+"""b24-dedupe: the command line and what the services share."""

@@ -1,0 +1,1 @@
+"""The dedupe worker (arq)."""
