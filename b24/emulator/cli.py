@@ -7,11 +7,9 @@ import asyncio
 import contextlib
 import signal
 
-from aiohttp import web
-
-from b24.emulator.app import create_app
 from b24.emulator.config import EmulatorConfig
 from b24.emulator.seed import SeedError, read_seed
+from b24.emulator.server import running_emulator
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,23 +57,14 @@ def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) 
 
 async def serve(config: EmulatorConfig, host: str, port: int, seed_path: str | None) -> None:
     seed = read_seed(seed_path) if seed_path else None
-    public_url = f"http://{host}:{port}/"
-    app = create_app(config, seed=seed, public_url=public_url)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    print(f"Bitrix24 emulator: inbound webhook {public_url}rest/{config.user_id}/{config.secret}/",
-          flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    try:
+    async with running_emulator(config, host=host, port=port, seed=seed) as emulator:
+        print(f"Bitrix24 emulator: inbound webhook {emulator.webhook_url}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
         await stop.wait()
-    finally:
-        await runner.cleanup()
 
 
 def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

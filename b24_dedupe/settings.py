@@ -1,0 +1,51 @@
+"""The one place configuration is read: environment variables (and an optional .env).
+
+Read once at start-up by the command that starts a process and passed down; no
+other module reads the environment.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # -- Redis ------------------------------------------------------------------
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for the queue and audit")
+    # Every key this service writes starts with this prefix (constants in b24_dedupe.keys).
+    redis_prefix: str = Field("b24dd:", description="prefix of every Redis key of the service")
+
+    # -- Bitrix24 ---------------------------------------------------------------
+    b24_webhook_url: SecretStr | None = Field(
+        None, description="inbound webhook https://PORTAL/rest/USER_ID/SECRET/ (scope crm)")
+    b24_application_token: SecretStr | None = Field(
+        None, description="outbound webhook application token(s), comma-separated for rotation")
+    b24_rps: float = Field(2.0, description="portal request rate (Enterprise: 5)")
+    b24_burst: int = Field(50, description="portal burst (Enterprise: 250)")
+
+    # -- Ingress ----------------------------------------------------------------
+    web_host: str = "0.0.0.0"
+    web_port: int = 8080
+    debounce_seconds: float = Field(2.0, ge=0, description="events for one record within this "
+                                    "window become one job")
+    max_body_bytes: int = Field(8192, ge=512, description="largest event body accepted")
+
+    # -- Logging ----------------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+    @field_validator("redis_prefix")
+    @classmethod
+    def _prefix_ends_with_colon(cls, value: str) -> str:
+        return value if value.endswith(":") else value + ":"
+
+    def application_tokens(self) -> list[str]:
+        if self.b24_application_token is None:
+            return []
+        raw = self.b24_application_token.get_secret_value()
+        return [token.strip() for token in raw.split(",") if token.strip()]
