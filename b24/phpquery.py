@@ -41,7 +41,8 @@ def parse_php_query(query: str | bytes, *, max_fields: int = 10_000) -> dict[str
     root: dict[str, Any] = {}
     for raw_key, value in pairs:
         _assign(root, raw_key, value)
-    return normalise_arrays(root)
+    # The top level is always an object of parameters, even for keys "0", "1", ...
+    return {key: normalise_arrays(value) for key, value in root.items()}
 
 
 def _split_key(raw_key: str) -> list[str] | None:

@@ -37,8 +37,7 @@ GATEWAY_TIMEOUT_PAGE = (
 
 
 def _json(body: Any, status: int = 200) -> web.Response:
-    return web.json_response(body, status=status,
-                             dumps=lambda o: json.dumps(o, ensure_ascii=False))
+    return web.json_response(body, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
 def error_response(error: RestError) -> web.Response:
@@ -67,8 +66,9 @@ async def read_params(request: web.Request) -> dict[str, Any]:
             try:
                 body = json.loads(raw)
             except (UnicodeDecodeError, json.JSONDecodeError):
-                raise errors.RestError(400, "INVALID_REQUEST", "Invalid JSON in the request body.") \
-                    from None
+                raise errors.RestError(
+                    400, "INVALID_REQUEST", "Invalid JSON in the request body."
+                ) from None
             if isinstance(body, list) and not body:
                 body = {}
             if not isinstance(body, dict):
@@ -92,8 +92,9 @@ async def rest_handler(request: web.Request) -> web.StreamResponse:
     user_id = request.match_info["user_id"]
     secret = request.match_info["secret"]
     method = _method_from_path(request.match_info["method"])
-    if user_id != str(config.user_id) or not hmac.compare_digest(secret.encode(),
-                                                                 config.secret.encode()):
+    if user_id != str(config.user_id) or not hmac.compare_digest(
+        secret.encode(), config.secret.encode()
+    ):
         return _refuse(engine, errors.no_auth())
     faults = control.faults_of(request.app)
     if faults.hits("drop"):
@@ -118,10 +119,8 @@ async def rest_handler(request: web.Request) -> web.StreamResponse:
     except RestError as exc:
         return _refuse(engine, exc)
     try:
-        if method.lower() == "batch":
-            outcome = engine.batch(params)
-        else:
-            outcome = engine.call(method, params)
+        is_batch = method.lower() == "batch"
+        outcome = engine.batch(params) if is_batch else engine.call(method, params)
     except RequestTimedOut:
         engine.stats.refusals["GATEWAY_TIMEOUT"] += 1
         return web.Response(status=504, text=GATEWAY_TIMEOUT_PAGE, content_type="text/html")
@@ -152,8 +151,9 @@ def _success_body(engine: Engine, outcome: Outcome, start: float) -> dict[str, A
     return body
 
 
-def create_app(config: EmulatorConfig, *, seed: dict[str, Any] | None = None,
-               public_url: str | None = None) -> web.Application:
+def create_app(
+    config: EmulatorConfig, *, seed: dict[str, Any] | None = None, public_url: str | None = None
+) -> web.Application:
     """Build the emulator. ``public_url`` is the base as clients see it (for events)."""
     app = web.Application(client_max_size=8 * 1024 * 1024)
     engine = Engine(config)

@@ -19,26 +19,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--user-id", type=int, default=1)
     parser.add_argument("--rps", type=float, default=2.0, help="leaky bucket drain rate")
     parser.add_argument("--burst", type=int, default=50, help="leaky bucket size")
-    parser.add_argument("--operating-limit", type=float, default=480.0,
-                        help="seconds of execution per method in 10 minutes")
+    parser.add_argument(
+        "--operating-limit",
+        type=float,
+        default=480.0,
+        help="seconds of execution per method in 10 minutes",
+    )
     parser.add_argument("--operating-window", type=float, default=600.0, help=argparse.SUPPRESS)
-    parser.add_argument("--method-time", action="append", default=[], metavar="METHOD=SECONDS",
-                        help="simulated execution time of a method (repeatable)")
-    parser.add_argument("--realtime", action="store_true",
-                        help="sleep for the simulated execution time")
+    parser.add_argument(
+        "--method-time",
+        action="append",
+        default=[],
+        metavar="METHOD=SECONDS",
+        help="simulated execution time of a method (repeatable)",
+    )
+    parser.add_argument(
+        "--realtime", action="store_true", help="sleep for the simulated execution time"
+    )
     parser.add_argument("--events-url", help="where outbound events are POSTed")
-    parser.add_argument("--application-token", default="",
-                        help="the outbound webhook's application token sent with events")
+    parser.add_argument(
+        "--application-token",
+        default="",
+        help="the outbound webhook's application token sent with events",
+    )
     parser.add_argument("--seed", help="JSON file of records to start with")
     parser.add_argument("--utc-offset", default="+03:00", help="the portal's time zone")
 
 
 def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> EmulatorConfig:
     config = EmulatorConfig(
-        secret=args.secret, user_id=args.user_id, rps=args.rps, burst=args.burst,
-        operating_limit=args.operating_limit, operating_window=args.operating_window,
-        realtime=args.realtime, events_url=args.events_url,
-        application_token=args.application_token, utc_offset=args.utc_offset,
+        secret=args.secret,
+        user_id=args.user_id,
+        rps=args.rps,
+        burst=args.burst,
+        operating_limit=args.operating_limit,
+        operating_window=args.operating_window,
+        realtime=args.realtime,
+        events_url=args.events_url,
+        application_token=args.application_token,
+        utc_offset=args.utc_offset,
     )
     if not args.secret.strip() or "/" in args.secret:
         parser.error("--secret must be a non-empty string without '/'")

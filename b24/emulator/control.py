@@ -93,8 +93,13 @@ async def charge_operating(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="method is required")
     now = time.time()
     engine.budget.charge(method, seconds, now)
-    return web.json_response({"method": method, "operating": engine.budget.used(method, now),
-                              "operating_reset_at": engine.budget.reset_at(method, now)})
+    return web.json_response(
+        {
+            "method": method,
+            "operating": engine.budget.used(method, now),
+            "operating_reset_at": engine.budget.reset_at(method, now),
+        }
+    )
 
 
 async def get_limits(request: web.Request) -> web.Response:
@@ -102,10 +107,14 @@ async def get_limits(request: web.Request) -> web.Response:
 
 
 def _limits(engine: Engine) -> dict[str, Any]:
-    return {"rps": engine.bucket.rps, "burst": engine.bucket.burst,
-            "bucket_level": engine.bucket.level, "operating_limit": engine.budget.limit,
-            "operating_window": engine.budget.window,
-            "method_times": dict(engine.config.method_times)}
+    return {
+        "rps": engine.bucket.rps,
+        "burst": engine.bucket.burst,
+        "bucket_level": engine.bucket.level,
+        "operating_limit": engine.budget.limit,
+        "operating_window": engine.budget.window,
+        "method_times": dict(engine.config.method_times),
+    }
 
 
 async def set_events(request: web.Request) -> web.Response:

@@ -60,8 +60,14 @@ def _handlers(entity: EntityType) -> dict[str, Handler]:
     def fields(ctx: Context, params: Params) -> dict[str, Any]:
         return field_descriptions(entity, ctx.portal.user_fields[entity.name])
 
-    return {"add": add, "get": get, "update": update, "delete": delete, "list": list_,
-            "fields": fields}
+    return {
+        "add": add,
+        "get": get,
+        "update": update,
+        "delete": delete,
+        "list": list_,
+        "fields": fields,
+    }
 
 
 def register(registry: Registry) -> None:

@@ -26,8 +26,15 @@ from b24.emulator.registry import Context, Params, Registry
 FINDBYCOMM_ORDER = ("LEAD", "CONTACT", "COMPANY")
 
 # crm.enum.ownertype names for the types mergeBatch knows but this portal holds none of.
-_OTHER_TYPE_NAMES = {2: "Deal", 5: "Invoice (old version)", 7: "Estimate", 8: "Requisites",
-                     31: "Invoice", 36: "Document", 39: "Company Document"}
+_OTHER_TYPE_NAMES = {
+    2: "Deal",
+    5: "Invoice (old version)",
+    7: "Estimate",
+    8: "Requisites",
+    31: "Invoice",
+    36: "Document",
+    39: "Company Document",
+}
 
 
 def _as_list(raw: Any) -> list[Any]:
@@ -54,21 +61,26 @@ def findbycomm(ctx: Context, params: Params) -> Any:
     values = [str(v) for v in _as_list(params.get("values")) if not isinstance(v, dict | list)]
     values = [v for v in values if v.strip()]
     if not values:
-        raise RestError(400, "Communication values is not defined",
-                        "Parameter 'values' is required.")
+        raise RestError(
+            400, "Communication values is not defined", "Parameter 'values' is required."
+        )
     limit = ctx.config.findbycomm_max_values
     if len(values) > limit:
         if ctx.config.findbycomm_over_limit == "truncate":
             values = values[:limit]
         else:
             # Docs: "Maximum number of values — 20"; the answer past it is not documented.
-            raise RestError(400, "Too many communication values",
-                            f"The maximum number of values is {limit}.")
+            raise RestError(
+                400, "Too many communication values", f"The maximum number of values is {limit}."
+            )
     entity_filter = str(params.get("entity_type") or "").strip().upper()
     if entity_filter and entity_filter not in ENTITY_TYPES:
         # Docs silent; an unknown type is refused like an unknown communication type.
-        raise RestError(400, f"Entity type '{entity_filter}' is not supported in current context",
-                        "An unsupported entity type was specified.")
+        raise RestError(
+            400,
+            f"Entity type '{entity_filter}' is not supported in current context",
+            "An unsupported entity type was specified.",
+        )
     result: dict[str, list[int]] = {}
     for name in FINDBYCOMM_ORDER:
         if entity_filter and name != entity_filter:
@@ -149,12 +161,17 @@ def merge_batch(ctx: Context, params: Params) -> dict[str, Any]:
         for code, value in other.items():
             if code in ("PHONE", "EMAIL", "WEB", "IM"):
                 continue
-            if (is_user_editable(entity, code) or code in ctx.portal.user_fields[entity.name]) \
-                    and _is_empty(survivor.get(code)) and not _is_empty(value):
+            if (
+                (is_user_editable(entity, code) or code in ctx.portal.user_fields[entity.name])
+                and _is_empty(survivor.get(code))
+                and not _is_empty(value)
+            ):
                 survivor[code] = value
         for type_id_name in ("PHONE", "EMAIL", "WEB", "IM"):
-            known = {normalise_communication(type_id_name, i["VALUE"])
-                     for i in survivor.get(type_id_name) or []}
+            known = {
+                normalise_communication(type_id_name, i["VALUE"])
+                for i in survivor.get(type_id_name) or []
+            }
             fresh = []
             for item in other.get(type_id_name) or []:
                 key = normalise_communication(type_id_name, item["VALUE"])

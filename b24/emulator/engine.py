@@ -54,8 +54,11 @@ class Stats:
             "refusals": dict(self.refusals),
             "command_errors": dict(self.command_errors),
             "dropped_connections": self.dropped_connections,
-            "events": {"sent": self.events_sent, "failed": self.events_failed,
-                       "suppressed": self.events_suppressed},
+            "events": {
+                "sent": self.events_sent,
+                "failed": self.events_failed,
+                "suppressed": self.events_suppressed,
+            },
         }
 
 
@@ -115,9 +118,11 @@ class Engine:
         if handler is None:
             return Outcome(error=errors.method_not_found())
         if self.budget.blocked(key, now):
-            return Outcome(error=errors.operation_time_limit(),
-                           operating=self.budget.used(key, now),
-                           operating_reset_at=self.budget.reset_at(key, now))
+            return Outcome(
+                error=errors.operation_time_limit(),
+                operating=self.budget.used(key, now),
+                operating_reset_at=self.budget.reset_at(key, now),
+            )
         self.stats.commands[key] += 1
         processing = self.method_time(key)
         outcome = Outcome(processing=processing)

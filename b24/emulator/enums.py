@@ -13,13 +13,22 @@ from b24.emulator.registry import Context, Params, Registry
 
 
 def _field(kind: str, title: str, *, read_only: bool) -> dict[str, Any]:
-    return {"type": kind, "isRequired": False, "isReadOnly": read_only, "isImmutable": False,
-            "isMultiple": False, "isDynamic": False, "title": title}
+    return {
+        "type": kind,
+        "isRequired": False,
+        "isReadOnly": read_only,
+        "isImmutable": False,
+        "isMultiple": False,
+        "isDynamic": False,
+        "title": title,
+    }
 
 
 def _items(*names: str) -> list[dict[str, Any]]:
-    return [{"ID": i, "NAME": name, "SYMBOL_CODE": None, "SYMBOL_CODE_SHORT": None}
-            for i, name in enumerate(names)]
+    return [
+        {"ID": i, "NAME": name, "SYMBOL_CODE": None, "SYMBOL_CODE_SHORT": None}
+        for i, name in enumerate(names)
+    ]
 
 
 def _owner(id_: int, name: str, code: str, short: str) -> dict[str, Any]:
@@ -80,7 +89,8 @@ STATIC_RESULTS: dict[str, Any] = {
     "crm.enum.addresstype": ADDRESS_TYPES,
     "crm.enum.settings.mode": SETTINGS_MODES,
     "crm.enum.activitytype": _items(
-        "", "Meeting", "Call", "Task", "E-mail", "Action", "Custom Action"),
+        "", "Meeting", "Call", "Task", "E-mail", "Action", "Custom Action"
+    ),
     "crm.enum.activitydirection": _items("", "Incoming", "Outgoing"),
     "crm.enum.activitypriority": _items("", "low", "medium", "high"),
     "crm.enum.activitynotifytype": _items("", "min.", "hr.", "day."),

@@ -28,8 +28,17 @@ SEND_TIMEOUT = 10.0
 
 
 class EventSender:
-    def __init__(self, url: str, *, application_token: str, handler_id: int, domain: str,
-                 member_id: str, client_endpoint: str, stats: Stats) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        application_token: str,
+        handler_id: int,
+        domain: str,
+        member_id: str,
+        client_endpoint: str,
+        stats: Stats,
+    ) -> None:
         self.url = url
         self.application_token = application_token
         self.handler_id = handler_id
@@ -69,10 +78,10 @@ class EventSender:
         self._session = aiohttp.ClientSession(timeout=timeout)
         self._tasks = [asyncio.create_task(self._run()) for _ in range(SENDERS)]
 
-    async def drain(self, timeout: float = 5.0) -> None:
+    async def drain(self, within: float = 5.0) -> None:
         """Wait until queued events have been sent (tests and shutdown)."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._queue.join(), timeout)
+            await asyncio.wait_for(self._queue.join(), within)
 
     async def stop(self) -> None:
         await self.drain(2.0)
@@ -95,12 +104,17 @@ class EventSender:
                     await response.read()
                     if response.status >= 400:
                         raise aiohttp.ClientResponseError(
-                            response.request_info, (), status=response.status)
+                            response.request_info, (), status=response.status
+                        )
                 self.stats.events_sent += 1
             except (aiohttp.ClientError, TimeoutError) as exc:
                 # No retry: the portal logs the failure and moves on (docs:events).
                 self.stats.events_failed += 1
-                log.warning("event %s for %s not delivered: %s", body["event"],
-                            body["data"]["FIELDS"]["ID"], type(exc).__name__)
+                log.warning(
+                    "event %s for %s not delivered: %s",
+                    body["event"],
+                    body["data"]["FIELDS"]["ID"],
+                    type(exc).__name__,
+                )
             finally:
                 self._queue.task_done()

@@ -110,8 +110,15 @@ class Faults:
         return {
             "rates": dict(self.rates),
             "next": {k: v for k, v in self.next.items() if v > 0},
-            "schedule": [{"kind": w.kind, "starts_in": round(w.start - now, 3),
-                          "ends_in": round(w.end - now, 3), "rate": w.rate}
-                         for w in self.schedule if w.end > now],
+            "schedule": [
+                {
+                    "kind": w.kind,
+                    "starts_in": round(w.start - now, 3),
+                    "ends_in": round(w.end - now, 3),
+                    "rate": w.rate,
+                }
+                for w in self.schedule
+                if w.end > now
+            ],
             "latency_seconds": self.latency_seconds,
         }

@@ -39,8 +39,15 @@ ENTITY_TYPES: dict[str, EntityType] = {t.name: t for t in (LEAD, CONTACT, COMPAN
 ENTITY_TYPES_BY_ID: dict[int, EntityType] = {t.type_id: t for t in (LEAD, CONTACT, COMPANY)}
 
 
-def _f(kind: str, title: str, *, ro: bool = False, req: bool = False, multi: bool = False,
-       immutable: bool = False) -> dict[str, Any]:
+def _f(
+    kind: str,
+    title: str,
+    *,
+    ro: bool = False,
+    req: bool = False,
+    multi: bool = False,
+    immutable: bool = False,
+) -> dict[str, Any]:
     return {
         "type": kind,
         "isRequired": req,
@@ -156,8 +163,13 @@ def field_descriptions(entity: EntityType, user_fields: dict[str, str]) -> dict[
     """``crm.*.fields`` result: the standard fields plus the portal's UF_CRM_* fields."""
     result = dict(FIELDS[entity.name])
     for code, title in user_fields.items():
-        result[code] = {**_f("string", title), "isDynamic": True, "listLabel": title,
-                        "formLabel": title, "filterLabel": title}
+        result[code] = {
+            **_f("string", title),
+            "isDynamic": True,
+            "listLabel": title,
+            "formLabel": title,
+            "filterLabel": title,
+        }
     return result
 
 
@@ -166,4 +178,6 @@ def is_user_editable(entity: EntityType, code: str) -> bool:
     if code.startswith("UF_CRM_"):
         return True
     desc = FIELDS[entity.name].get(code)
-    return bool(desc) and not desc["isReadOnly"] and code not in MULTIFIELDS
+    if desc is None:
+        return False
+    return not desc["isReadOnly"] and code not in MULTIFIELDS

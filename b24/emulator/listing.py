@@ -83,8 +83,8 @@ def _matches(entity: EntityType, record: Mapping[str, Any], key: str, wanted: An
         return actual is not None and needle in str(actual)
     target = _comparable(kind, wanted, tz)
     if isinstance(wanted, list):
-        options = {_comparable(kind, o, tz) for o in wanted}
-        hit = actual in options
+        choices = {_comparable(kind, o, tz) for o in wanted}
+        hit = actual in choices
         return not hit if op in ("!", "!=") else hit
     if op in ("=",):
         return bool(actual == target or (actual is None and wanted in ("", None)))
@@ -129,8 +129,15 @@ def _select(entity: EntityType, select: Any, user_fields: Iterable[str]) -> list
     return list(dict.fromkeys(chosen))
 
 
-def list_records(entity: EntityType, records: Iterable[Mapping[str, Any]], params: Mapping[str, Any],
-                 *, user_fields: Iterable[str], tz: Any, page_size: int = 50) -> Page:
+def list_records(
+    entity: EntityType,
+    records: Iterable[Mapping[str, Any]],
+    params: Mapping[str, Any],
+    *,
+    user_fields: Iterable[str],
+    tz: Any,
+    page_size: int = 50,
+) -> Page:
     """Apply ``filter``, ``order``, ``select`` and ``start`` as crm.*.list does."""
     flt = params.get("filter") or {}
     if not isinstance(flt, Mapping):
@@ -156,11 +163,12 @@ def list_records(entity: EntityType, records: Iterable[Mapping[str, Any]], param
     columns = _select(entity, params.get("select"), user_fields)
     no_count = start < 0
     offset = 0 if no_count else start
-    chunk = rows[offset:offset + page_size]
+    chunk = rows[offset : offset + page_size]
     shown = []
     for row in chunk:
-        shown.append({c: _copy_value(row.get(c)) for c in columns
-                      if c not in MULTIFIELDS or row.get(c)})
+        shown.append(
+            {c: _copy_value(row.get(c)) for c in columns if c not in MULTIFIELDS or row.get(c)}
+        )
     if no_count:
         return Page(shown, None, None)
     following = offset + page_size

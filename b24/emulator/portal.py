@@ -53,9 +53,14 @@ def scalar_to_string(value: Any) -> str | None:
 class Portal:
     """The CRM store of one portal."""
 
-    def __init__(self, *, user_id: int = 1, utc_offset: str = "+03:00",
-                 user_fields: Mapping[str, Mapping[str, str]] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        user_id: int = 1,
+        utc_offset: str = "+03:00",
+        user_fields: Mapping[str, Mapping[str, str]] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.user_id = user_id
         self.tz = parse_offset(utc_offset)
         self.clock = clock
@@ -107,8 +112,14 @@ class Portal:
         return shown
 
     # -- writing ------------------------------------------------------------
-    def add(self, entity: EntityType, fields: Mapping[str, Any], *, seed: bool = False,
-            announce: bool = True) -> int:
+    def add(
+        self,
+        entity: EntityType,
+        fields: Mapping[str, Any],
+        *,
+        seed: bool = False,
+        announce: bool = True,
+    ) -> int:
         """Create a record. ``seed`` lets ID and dates come from the caller."""
         if not isinstance(fields, Mapping):
             raise errors.invalid_argument("Parameter 'fields' must be an object.")
@@ -196,8 +207,9 @@ class Portal:
     def _derive(self, entity: EntityType, record: Record) -> None:
         record["HAS_PHONE"] = "Y" if record.get("PHONE") else "N"
         record["HAS_EMAIL"] = "Y" if record.get("EMAIL") else "N"
-        record["HAS_IMOL"] = "Y" if any(
-            i.get("VALUE_TYPE") == "IMOL" for i in record.get("IM") or []) else "N"
+        record["HAS_IMOL"] = (
+            "Y" if any(i.get("VALUE_TYPE") == "IMOL" for i in record.get("IM") or []) else "N"
+        )
         if entity.name == "LEAD":
             status = record.get("STATUS_ID") or "NEW"
             record["STATUS_SEMANTIC_ID"] = LEAD_STATUS_SEMANTICS.get(status, "P")
@@ -230,8 +242,9 @@ class Portal:
                 items.append(made)
         return items
 
-    def _updated_items(self, type_id: str, current: list[dict[str, str]],
-                       raw: Any) -> list[dict[str, str]]:
+    def _updated_items(
+        self, type_id: str, current: list[dict[str, str]], raw: Any
+    ) -> list[dict[str, str]]:
         """Update semantics: ID+VALUE changes, ID+empty VALUE (or DELETE=Y) deletes, no ID adds."""
         result = [dict(item) for item in current]
         by_id = {item["ID"]: item for item in result}

@@ -44,8 +44,13 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 @asynccontextmanager
-async def running_emulator(config: EmulatorConfig, *, host: str = "127.0.0.1", port: int = 0,
-                           seed: dict[str, Any] | None = None) -> AsyncIterator[RunningEmulator]:
+async def running_emulator(
+    config: EmulatorConfig,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    seed: dict[str, Any] | None = None,
+) -> AsyncIterator[RunningEmulator]:
     """Serve an emulator on ``host:port`` (a free port when 0) for the ``with`` block."""
     port = port or free_port(host)
     app = create_app(config, seed=seed, public_url=f"http://{host}:{port}/")

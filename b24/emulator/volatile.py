@@ -13,8 +13,12 @@ from b24.emulator.registry import Context, Params, Registry
 # ADDRESS for leads and names requisite fields such as RQ.DE.NAME; the rest of the
 # portal's list is not documented, so this is a plausible subset.
 STANDARD_FIELDS: dict[int, dict[str, str]] = {
-    1: {"TITLE": "Lead Name", "ADDRESS": "Address", "POST": "Position",
-        "SOURCE_DESCRIPTION": "Source information"},
+    1: {
+        "TITLE": "Lead Name",
+        "ADDRESS": "Address",
+        "POST": "Position",
+        "SOURCE_DESCRIPTION": "Source information",
+    },
     3: {"ADDRESS": "Address", "POST": "Position", "RQ.DE.NAME": "Name (Germany)"},
     4: {"ADDRESS": "Address", "BANKING_DETAILS": "Payment details", "RQ.DE.NAME": "Name (Germany)"},
 }
@@ -53,8 +57,10 @@ def fields(ctx: Context, params: Params) -> list[dict[str, Any]]:
 
 
 def list_(ctx: Context, params: Params) -> list[dict[str, Any]]:
-    return [{"id": rid, "entityTypeId": type_id, "fieldCode": code}
-            for rid, (type_id, code) in sorted(ctx.volatile.registered.items())]
+    return [
+        {"id": rid, "entityTypeId": type_id, "fieldCode": code}
+        for rid, (type_id, code) in sorted(ctx.volatile.registered.items())
+    ]
 
 
 def register(ctx: Context, params: Params) -> dict[str, int]:
@@ -68,9 +74,11 @@ def register(ctx: Context, params: Params) -> dict[str, int]:
             # Docs silent on registering a field twice: the existing record is returned.
             return {"id": rid}
     if len(ctx.volatile.registered) >= ctx.config.volatile_max_types:
-        raise RestError(400, "MAX_TYPES_COUNT_EXCEEDED",
-                        "The maximum number of custom field types in the duplicate search "
-                        "has been exceeded.")
+        raise RestError(
+            400,
+            "MAX_TYPES_COUNT_EXCEEDED",
+            "The maximum number of custom field types in the duplicate search has been exceeded.",
+        )
     rid = ctx.volatile.next_id
     ctx.volatile.next_id += 1
     ctx.volatile.registered[rid] = (type_id, code)
