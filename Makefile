@@ -7,7 +7,7 @@ RUN_DIR := .run
 REDIS_PORT ?= 6391
 LOCAL_REDIS_URL := redis://127.0.0.1:$(REDIS_PORT)/0
 
-.PHONY: test lint run soak bench emulator redis clean venv
+.PHONY: test lint run soak bench redis clean venv
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,10 +36,8 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Until the service exists, `make run` serves the emulator alone.
 run: venv redis
-	REDIS_URL=$${REDIS_URL:-$(LOCAL_REDIS_URL)} $(BIN)/b24-dedupe demo
-
-emulator: venv
 	$(BIN)/b24-dedupe emulator --host 127.0.0.1 --port 8090 --secret demo-secret
 
 soak: venv redis
