@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from b24.emulator import cli as emulator_cli
+from webhooks_in import main as ingress_main
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,10 +17,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     emulator = commands.add_parser(
-        "emulator", help="serve an emulated Bitrix24 portal (for tests, benchmarks, the demo)",
-        description="Serve an emulated Bitrix24 portal on HOST:PORT.")
+        "emulator",
+        help="serve an emulated Bitrix24 portal (for tests, benchmarks, the demo)",
+        description="Serve an emulated Bitrix24 portal on HOST:PORT.",
+    )
     emulator_cli.add_arguments(emulator)
     emulator.set_defaults(run=lambda args: emulator_cli.run(emulator, args))
+    web = commands.add_parser(
+        "web",
+        help="serve the webhook ingress (Bitrix24 outbound events -> dedupe jobs)",
+        description="Serve POST /webhooks/bitrix24, /healthz, /readyz and /metrics on HOST:PORT. "
+        "Configuration comes from the environment (B24_APPLICATION_TOKEN, REDIS_URL, "
+        "REDIS_PREFIX, DEBOUNCE_SECONDS, MAX_BODY_BYTES, LOG_LEVEL, LOG_FORMAT).",
+    )
+    ingress_main.add_arguments(web)
+    web.set_defaults(run=lambda args: ingress_main.run(web, args))
     return parser
 
 

@@ -1,0 +1,232 @@
+"""Bitrix24 outbound events: parse and verify one delivery, free of I/O.
+
+facts.md, "Outbound events": the portal POSTs each event once, form-encoded as PHP
+writes it (``event``, ``event_handler_id``, ``data[FIELDS][ID]``, ``ts``,
+``auth[domain]``, ``auth[member_id]``, ``auth[application_token]`` …), and never
+resends it. The docs print the same structure as JSON for readability, so a JSON
+body of that shape is read too.
+
+:func:`parse_event` takes the request's headers and body bytes and the accepted
+application tokens, and returns an :class:`Event` or raises one of::
+
+    EventRejected            (status, reason)
+    ├── MalformedEvent       400  not an event of the documented structure
+    ├── Unauthenticated      401  application token missing or not accepted
+    ├── BodyTooLarge         413  body past the limit
+    └── UnsupportedMediaType 415  neither form-encoded nor JSON
+
+Order of checks: media type, size, decoding, token, then the event's structure.
+The token is checked before the structure, so that a caller without the token
+learns nothing about what a valid event looks like.
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from b24.phpquery import QueryError, parse_php_query
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+
+# An event has about ten fields; a few hundred means the body is not an event.
+MAX_FIELDS = 100
+# Record IDs are positive integers (a MySQL INT, strings in the REST answers).
+MAX_ID_DIGITS = 18
+
+ENTITIES = ("LEAD", "CONTACT", "COMPANY")
+
+
+class Change(enum.StrEnum):
+    ADD = "ADD"
+    UPDATE = "UPDATE"
+    DELETE = "DELETE"
+
+
+# docs:api-reference/crm/{leads,contacts,companies}/events
+CRM_EVENTS: dict[str, tuple[str, Change]] = {
+    f"ONCRM{entity}{change.value}": (entity, change) for entity in ENTITIES for change in Change
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One verified delivery. ``entity`` and ``entity_id`` are ``None`` for events
+    other than the nine CRM record events (they are acknowledged and ignored)."""
+
+    name: str
+    entity: str | None
+    change: Change | None
+    entity_id: int | None
+    member_id: str | None
+    domain: str | None
+    handler_id: str | None = None
+    ts: str | None = None
+
+    @property
+    def is_record_event(self) -> bool:
+        return self.entity is not None
+
+
+class EventRejected(Exception):
+    """A delivery that is not accepted; ``status`` is the HTTP answer."""
+
+    status: ClassVar[int] = 400
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class MalformedEvent(EventRejected):
+    status = 400
+
+
+class Unauthenticated(EventRejected):
+    status = 401
+
+
+class BodyTooLarge(EventRejected):
+    status = 413
+
+
+class UnsupportedMediaType(EventRejected):
+    status = 415
+
+
+def media_type(content_type: str | None) -> str:
+    """``application/x-www-form-urlencoded; charset=utf-8`` -> the bare, lower-case type."""
+    if not content_type:
+        return ""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def check_media_type(content_type: str | None) -> str:
+    kind = media_type(content_type)
+    if kind not in (FORM, JSON):
+        raise UnsupportedMediaType(f"content type must be {FORM} or {JSON}, not {kind or 'none'}")
+    return kind
+
+
+def check_length(length: int | None, max_body_bytes: int) -> None:
+    """Refuse a declared or actual body length past the limit."""
+    if length is not None and length > max_body_bytes:
+        raise BodyTooLarge(f"body larger than {max_body_bytes} bytes")
+
+
+def parse_event(
+    headers: Mapping[str, str],
+    body: bytes,
+    tokens: Sequence[str],
+    *,
+    max_body_bytes: int,
+) -> Event:
+    """Read and verify one delivery; raise an :class:`EventRejected` otherwise.
+
+    ``headers`` may be any mapping; the content type is looked up case-insensitively.
+    ``tokens`` are the accepted application tokens (several during a rotation).
+    """
+    kind = check_media_type(_header(headers, "content-type"))
+    check_length(len(body), max_body_bytes)
+    fields = _decode(kind, body)
+    auth = fields.get("auth")
+    if not isinstance(auth, Mapping):
+        auth = {}
+    if not token_accepted(auth.get("application_token"), tokens):
+        raise Unauthenticated("application token missing or not accepted")
+    return _event_of(fields, auth)
+
+
+def token_accepted(candidate: object, tokens: Iterable[str]) -> bool:
+    """Constant-time compare with each accepted token (docs:local-integrations/local-webhooks)."""
+    if not isinstance(candidate, str) or not candidate:
+        return False
+    given = candidate.encode("utf-8", "surrogatepass")
+    accepted = False
+    for token in tokens:
+        # No early exit: the time taken does not tell which token matched.
+        accepted |= hmac.compare_digest(given, token.encode("utf-8"))
+    return accepted
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is not None:
+        return value
+    for key, item in headers.items():
+        if key.lower() == name:
+            return item
+    return None
+
+
+def _decode(kind: str, body: bytes) -> Mapping[str, Any]:
+    if kind == JSON:
+        try:
+            fields = json.loads(body)
+        except (ValueError, RecursionError):  # also past int's digit limit, or too deep
+            raise MalformedEvent("body is not valid JSON") from None
+    else:
+        try:
+            fields = parse_php_query(body, max_fields=MAX_FIELDS)
+        except QueryError as exc:
+            raise MalformedEvent(str(exc)) from None
+        except ValueError:  # parse_qsl past max_num_fields
+            raise MalformedEvent(f"more than {MAX_FIELDS} fields") from None
+    if not isinstance(fields, Mapping):
+        raise MalformedEvent("body is not an object of fields")
+    return fields
+
+
+def _event_of(fields: Mapping[str, Any], auth: Mapping[str, Any]) -> Event:
+    name = fields.get("event")
+    if not isinstance(name, str) or not name.strip():
+        raise MalformedEvent("event name missing")
+    name = name.strip().upper()
+    known = CRM_EVENTS.get(name)
+    entity, change = known if known is not None else (None, None)
+    return Event(
+        name=name,
+        entity=entity,
+        change=change,
+        entity_id=_record_id(fields) if known is not None else None,
+        member_id=_optional_text(auth.get("member_id")),
+        domain=_optional_text(auth.get("domain")),
+        handler_id=_optional_text(fields.get("event_handler_id")),
+        ts=_optional_text(fields.get("ts")),
+    )
+
+
+def _record_id(fields: Mapping[str, Any]) -> int:
+    data = fields.get("data")
+    record = data.get("FIELDS") if isinstance(data, Mapping) else None
+    if not isinstance(record, Mapping):
+        raise MalformedEvent("data[FIELDS] missing")
+    raw = record.get("ID")
+    if raw is None:
+        raise MalformedEvent("data[FIELDS][ID] missing")
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        text = str(raw)
+    elif isinstance(raw, str):
+        text = raw.strip()
+    else:
+        raise MalformedEvent("data[FIELDS][ID] is not a number")
+    # str.isdigit accepts other scripts' digits; IDs are ASCII.
+    if not (text.isascii() and text.isdigit()) or len(text) > MAX_ID_DIGITS:
+        raise MalformedEvent("data[FIELDS][ID] is not a positive integer")
+    entity_id = int(text)
+    if entity_id <= 0:
+        raise MalformedEvent("data[FIELDS][ID] is not a positive integer")
+    return entity_id
+
+
+def _optional_text(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None

@@ -1,0 +1,239 @@
+"""Dedupe jobs in arq's queue, coalesced per record: one Lua script per step.
+
+A record (``LEAD:12``) moves through three flags (names in :mod:`b24_dedupe.keys`):
+
+``pending`` = job id
+    a job for the record waits in the queue; further events join it ("coalesced").
+``running`` = job id, with a lease
+    that job has started (:func:`job_started`); an event now sets ``rerun``.
+``rerun``
+    one more run follows the running one; :func:`job_finished` enqueues it.
+
+The job is an ordinary arq job of :data:`~b24_dedupe.keys.DEDUPE_JOB` with kwargs
+``{"entity", "entity_id"}``, written the way ``ArqRedis.enqueue_job`` writes one
+(``arq:job:{id}`` with an expiry, scored in the queue at now + debounce), but with
+a fresh id each time: arq deletes a finished job's keys by id after the job function
+returns, so an id reused for the next run could be deleted under it.
+
+Why no accepted event is lost:
+
+- every step reads and writes the flags in one script, so no event falls between
+  a check and a write;
+- a job takes the record off ``pending`` (:func:`job_started`) before it reads the
+  record, so an event coalesced into it is seen by it;
+- an event while it runs leaves ``rerun``, which :func:`job_finished` turns into a new
+  job in the same step that ends ``running``;
+- a flag that names a job which no longer exists (its arq job key is gone, or for
+  ``running`` arq's in-progress key is gone: a worker died, or a job failed before
+  :func:`job_started`) is stale and does not coalesce: the event enqueues a new job.
+
+The stale checks read arq's keys by the job id found in the flag, so the scripts
+touch keys they do not declare: fine on one Redis, as arq itself requires.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import time
+import uuid
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from arq.constants import expires_extra_ms, in_progress_key_prefix, job_key_prefix
+from arq.jobs import serialize_job
+from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
+
+from b24_dedupe.keys import DEDUPE_JOB, Keys
+
+# How long a DELETE event is remembered: longer than any job waits in the queue.
+DELETED_TTL_SECONDS = 86_400
+
+
+class Outcome(enum.StrEnum):
+    """What :func:`enqueue_event` did with an event (a label in logs and metrics)."""
+
+    ENQUEUED = "enqueued"  # a new job waits for the record
+    COALESCED = "coalesced"  # a job already waits for the record and will see this change
+    RERUN = "rerun"  # the record's job is running: one more run follows it
+    DELETED = "deleted"  # a DELETE: recorded, a waiting job ends without work
+
+
+@dataclass(frozen=True, slots=True)
+class _Script:
+    source: str
+
+    @property
+    def sha(self) -> str:
+        return hashlib.sha1(self.source.encode()).hexdigest()
+
+    async def run(self, redis: Redis, keys: list[str], args: list[Any]) -> Any:
+        """EVALSHA, falling back to EVAL once after a Redis restart or SCRIPT FLUSH."""
+        try:
+            return await cast(Awaitable[Any], redis.evalsha(self.sha, len(keys), *keys, *args))
+        except NoScriptError:
+            return await cast(Awaitable[Any], redis.eval(self.source, len(keys), *keys, *args))
+
+
+# Shared by the scripts that create a job; ARGV[1] and ARGV[2] are arq's job and
+# in-progress key prefixes, ARGV[a..a+3] the new job: id, serialized job, score, expiry ms.
+_CREATE_JOB = """
+local function create_job(job_key, queue, pending, a)
+  redis.call('SET', job_key, ARGV[a + 1], 'PX', ARGV[a + 3])
+  redis.call('ZADD', queue, ARGV[a + 2], ARGV[a])
+  redis.call('SET', pending, ARGV[a], 'PX', ARGV[a + 3])
+end
+local function job_waits(pending)
+  local job_id = redis.call('GET', pending)
+  return job_id and redis.call('EXISTS', ARGV[1] .. job_id) == 1
+end
+local function job_runs(job_id)
+  return redis.call('EXISTS', ARGV[2] .. job_id) == 1
+end
+"""
+
+# KEYS: pending, running, rerun, queue, new job key
+# ARGV: job key prefix, in-progress key prefix, then the new job (id, body, score, expiry)
+_ENQUEUE = _Script(
+    _CREATE_JOB
+    + """
+if job_waits(KEYS[1]) then
+  return 1
+end
+local running = redis.call('GET', KEYS[2])
+if running and job_runs(running) then
+  redis.call('SET', KEYS[3], '1', 'PX', ARGV[6])
+  return 2
+end
+redis.call('DEL', KEYS[2], KEYS[3])
+create_job(KEYS[5], KEYS[4], KEYS[1], 3)
+return 0
+"""
+)
+
+# KEYS: pending, running   ARGV: job id, lease ms
+_STARTED = _Script(
+    """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+)
+
+# KEYS: pending, running, rerun, queue, new job key
+# ARGV: job key prefix, in-progress key prefix, then the new job (id, body, score,
+# expiry), then the finishing job's id ('' when unknown)
+_FINISHED = _Script(
+    _CREATE_JOB
+    + """
+local running = redis.call('GET', KEYS[2])
+if running and ARGV[7] ~= '' and running ~= ARGV[7] and job_runs(running) then
+  -- another job holds the record (our lease ran out): its rerun is its own
+  return 0
+end
+redis.call('DEL', KEYS[2])
+if redis.call('DEL', KEYS[3]) == 0 then
+  return 0
+end
+if not job_waits(KEYS[1]) then
+  create_job(KEYS[5], KEYS[4], KEYS[1], 3)
+end
+return 1
+"""
+)
+
+_OUTCOMES = (Outcome.ENQUEUED, Outcome.COALESCED, Outcome.RERUN)
+
+
+def _new_job(entity: str, entity_id: int, debounce: float) -> list[Any]:
+    """ARGV for a new arq job: id, serialized job, score, expiry (as enqueue_job sets them)."""
+    now_ms = round(time.time() * 1000)
+    debounce_ms = round(debounce * 1000)
+    kwargs = {"entity": entity, "entity_id": entity_id}
+    body = serialize_job(DEDUPE_JOB, (), kwargs, None, now_ms)
+    return [uuid.uuid4().hex, body, now_ms + debounce_ms, debounce_ms + expires_extra_ms]
+
+
+def _job_keys(keys: Keys, entity: str, entity_id: int, job_id: str) -> list[str]:
+    return [
+        keys.pending(entity, entity_id),
+        keys.running(entity, entity_id),
+        keys.rerun(entity, entity_id),
+        keys.queue,
+        job_key_prefix + job_id,
+    ]
+
+
+async def enqueue_event(
+    redis: Redis,
+    keys: Keys,
+    entity: str,
+    entity_id: int,
+    *,
+    debounce: float,
+    deleted: bool = False,
+) -> Outcome:
+    """Record one accepted event for a record, in one Redis round trip.
+
+    ADD/UPDATE: join the waiting job, or mark a rerun of the running one, or enqueue a
+    job that starts ``debounce`` seconds from now. DELETE (``deleted=True``): set the
+    record's deleted flag for :data:`DELETED_TTL_SECONDS`; nothing is enqueued.
+    """
+    if deleted:
+        await redis.set(keys.deleted(entity, entity_id), b"1", ex=DELETED_TTL_SECONDS)
+        return Outcome.DELETED
+    job = _new_job(entity, entity_id, debounce)
+    code = await _ENQUEUE.run(
+        redis,
+        _job_keys(keys, entity, entity_id, job[0]),
+        [job_key_prefix, in_progress_key_prefix, *job],
+    )
+    return _OUTCOMES[int(code)]
+
+
+async def job_started(
+    redis: Redis, keys: Keys, entity: str, entity_id: int, job_id: str, lease_seconds: float
+) -> None:
+    """Call first in the job, before reading the record: later events lead to a rerun.
+
+    Clears ``pending`` (when it names this job) and sets ``running`` for
+    ``lease_seconds`` (the job timeout).
+    """
+    lease_ms = max(1, round(lease_seconds * 1000))
+    await _STARTED.run(
+        redis,
+        [keys.pending(entity, entity_id), keys.running(entity, entity_id)],
+        [job_id, lease_ms],
+    )
+
+
+async def job_finished(
+    redis: Redis,
+    keys: Keys,
+    entity: str,
+    entity_id: int,
+    debounce: float,
+    *,
+    job_id: str | None = None,
+) -> bool:
+    """Call last in the job (in ``finally``): clears ``running``; when an event came
+    meanwhile, enqueues the one rerun (``debounce`` seconds from now) and returns True.
+
+    With ``job_id`` the lease is only cleared when it is still this job's.
+    """
+    job = _new_job(entity, entity_id, debounce)
+    rerun = await _FINISHED.run(
+        redis,
+        _job_keys(keys, entity, entity_id, job[0]),
+        [job_key_prefix, in_progress_key_prefix, *job, job_id or ""],
+    )
+    return bool(rerun)
+
+
+async def is_deleted(redis: Redis, keys: Keys, entity: str, entity_id: int) -> bool:
+    """True when a DELETE event for the record arrived (within :data:`DELETED_TTL_SECONDS`)."""
+    return bool(await redis.exists(keys.deleted(entity, entity_id)))

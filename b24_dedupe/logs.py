@@ -1,0 +1,180 @@
+"""Logging for every process of the service, configured once at start-up.
+
+``LOG_FORMAT=json`` (the default) writes one JSON object per line with the stable
+keys ``ts``, ``level``, ``logger``, ``msg``, then the record's extra fields in
+the order given, then ``exc`` for an exception; ``LOG_FORMAT=console`` writes
+the same as one short line for humans. Structured fields go in ``extra``::
+
+    log.info("event accepted", extra={"event": "ONCRMLEADADD", "outcome": "enqueued"})
+
+Secrets never reach the output: a field whose name says it holds one (``token``,
+``secret``, ``password``, ``authorization``, ``webhook_url`` …) is replaced by
+``[redacted]`` at any depth, every secret value registered with :func:`configure`
+(the application tokens, the inbound webhook URL) is cut out of any text, and so
+is the secret part of any ``/rest/USER_ID/SECRET/`` path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from typing import IO, Any
+
+from b24_dedupe.settings import Settings
+
+REDACTED = "[redacted]"
+SECRET_FIELD = re.compile(
+    r"token|secret|passw|authorization|api_?key|webhook_url|cookie", re.IGNORECASE
+)
+# The inbound webhook URL carries its secret as a path segment (facts.md).
+_WEBHOOK_SECRET = re.compile(r"(/rest/\d+/)[^/\s?#\"']+")
+_RESERVED = frozenset(
+    logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
+    | {"message", "asctime", "taskName"}
+)
+
+
+class Redactor:
+    """Removes secrets from text and from nested fields."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        # Longest first, so that a secret containing another is cut whole.
+        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+
+    def text(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        if "/rest/" in text:
+            text = _WEBHOOK_SECRET.sub(r"\1" + REDACTED, text)
+        return text
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, Mapping):
+            return self.fields(value)
+        if isinstance(value, list | tuple | set | frozenset):
+            return [self.value(item) for item in value]
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        return self.text(str(value))
+
+    def fields(self, fields: Mapping[Any, Any]) -> dict[str, Any]:
+        return {
+            str(key): REDACTED if SECRET_FIELD.search(str(key)) else self.value(item)
+            for key, item in fields.items()
+        }
+
+
+def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The fields passed with ``extra=`` (anything a plain LogRecord does not have)."""
+    return {key: value for key, value in record.__dict__.items() if key not in _RESERVED}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ``ts``, ``level``, ``logger``, ``msg``, extras, ``exc``."""
+
+    def __init__(self, redactor: Redactor | None = None) -> None:
+        super().__init__()
+        self.redactor = redactor or Redactor()
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": _timestamp(record.created),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": self.redactor.text(record.getMessage()),
+        }
+        for key, value in self.redactor.fields(extra_fields(record)).items():
+            entry.setdefault(key, value)
+        if record.exc_info:
+            entry["exc"] = self.redactor.text(self.formatException(record.exc_info))
+        elif record.stack_info:
+            entry["exc"] = self.redactor.text(self.formatStack(record.stack_info))
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+class ConsoleFormatter(logging.Formatter):
+    """``12:00:01.234 INFO  webhooks_in event accepted event=ONCRMLEADADD``."""
+
+    def __init__(self, redactor: Redactor | None = None) -> None:
+        super().__init__()
+        self.redactor = redactor or Redactor()
+
+    def format(self, record: logging.LogRecord) -> str:
+        clock = time.strftime("%H:%M:%S", time.localtime(record.created))
+        parts = [
+            f"{clock}.{int(record.msecs):03d}",
+            f"{record.levelname:<5}",
+            record.name,
+            self.redactor.text(record.getMessage()),
+        ]
+        for key, value in self.redactor.fields(extra_fields(record)).items():
+            shown = value if isinstance(value, str) else json.dumps(value, default=str)
+            parts.append(f"{key}={shown}")
+        line = " ".join(parts)
+        if record.exc_info:
+            line += "\n" + self.redactor.text(self.formatException(record.exc_info))
+        return line
+
+
+def _timestamp(created: float) -> str:
+    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created))
+    return f"{seconds}.{int(created % 1 * 1000):03d}Z"
+
+
+def configure(
+    level: str = "INFO",
+    fmt: str = "json",
+    *,
+    secrets: Iterable[str] = (),
+    stream: IO[str] | None = None,
+) -> logging.Handler:
+    """Send every logger's records to ``stream`` (stderr) in ``fmt``; replaces earlier handlers.
+
+    Returns the handler (tests read from their own ``stream``).
+    """
+    if fmt not in ("json", "console"):
+        raise ValueError(f"log format must be json or console, not {fmt!r}")
+    redactor = Redactor(secrets)
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler.setFormatter(JsonFormatter(redactor) if fmt == "json" else ConsoleFormatter(redactor))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # aiohttp's access log repeats what the service logs itself, in another format.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    return handler
+
+
+def settings_secrets(settings: Settings) -> list[str]:
+    """Every secret value in the settings, for :func:`configure`."""
+    secrets = list(settings.application_tokens())
+    if settings.b24_application_token is not None:
+        secrets.append(settings.b24_application_token.get_secret_value())
+    if settings.b24_webhook_url is not None:
+        url = settings.b24_webhook_url.get_secret_value()
+        secrets.append(url)
+        match = _WEBHOOK_SECRET.search(url)
+        if match:
+            secrets.append(url[len(match.group(1)) + match.start() : match.end()])
+    if "@" in settings.redis_url:  # redis://user:password@host
+        credentials = settings.redis_url.split("//", 1)[-1].rsplit("@", 1)[0]
+        secrets.append(credentials.split(":", 1)[-1])
+    return secrets
+
+
+def configure_from_settings(
+    settings: Settings, *, stream: IO[str] | None = None
+) -> logging.Handler:
+    """:func:`configure` with ``LOG_LEVEL``, ``LOG_FORMAT`` and the settings' secrets."""
+    return configure(
+        settings.log_level, settings.log_format, secrets=settings_secrets(settings), stream=stream
+    )

@@ -1,0 +1,51 @@
+"""The ingress application: built from the settings, nothing created at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import redis.asyncio as aioredis
+from aiohttp import web
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from b24_dedupe.keys import Keys
+from b24_dedupe.settings import Settings
+from webhooks_in import views
+from webhooks_in.metrics import IngressMetrics
+from webhooks_in.state import CONFIG, METRICS, REDIS, IngressConfig
+
+# Past this the event is answered 503 rather than left hanging (Bitrix24 sets no
+# handler timeout, facts.md; a slow answer only makes the portal call less often).
+REDIS_TIMEOUT_SECONDS = 2.0
+
+
+def create_app(settings: Settings) -> web.Application:
+    """The ingress for ``settings``; Redis is connected while the app runs."""
+    # client_max_size: aiohttp refuses longer bodies while reading (we answer 413).
+    app = web.Application(client_max_size=settings.max_body_bytes)
+    app[CONFIG] = IngressConfig(
+        keys=Keys(settings.redis_prefix),
+        tokens=tuple(settings.application_tokens()),
+        debounce_seconds=settings.debounce_seconds,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    app[METRICS] = IngressMetrics()
+
+    async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+        client = aioredis.from_url(  # type: ignore[no-untyped-call]
+            settings.redis_url,
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            # One new connection when a pooled one turns out closed (a Redis restart).
+            retry=Retry(NoBackoff(), 1),
+            retry_on_error=[RedisConnectionError],
+        )
+        app[REDIS] = client
+        yield
+        await client.aclose()
+
+    app.cleanup_ctx.append(redis_ctx)
+    views.setup_routes(app)
+    return app

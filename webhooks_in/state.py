@@ -1,0 +1,26 @@
+"""The ingress application's typed state (``web.AppKey``), shared by the factory and views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from b24_dedupe.keys import Keys
+from webhooks_in.metrics import IngressMetrics
+
+
+@dataclass(frozen=True)
+class IngressConfig:
+    """What the handlers need from the settings, read once."""
+
+    keys: Keys
+    tokens: tuple[str, ...]
+    debounce_seconds: float
+    max_body_bytes: int
+
+
+CONFIG = web.AppKey("config", IngressConfig)
+REDIS = web.AppKey("redis", aioredis.Redis)
+METRICS = web.AppKey("metrics", IngressMetrics)
