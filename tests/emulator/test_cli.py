@@ -16,22 +16,26 @@ from b24.emulator.server import free_port
 COMMAND = [sys.executable, "-m", "b24_dedupe.cli", "emulator"]
 
 
-async def _run(*args: str, timeout: float = 20) -> tuple[int, str]:
+async def _run(*args: str) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
-        *COMMAND, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    _, stderr = await asyncio.wait_for(process.communicate(), timeout)
+        *COMMAND, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 20)
     assert process.returncode is not None
     return process.returncode, stderr.decode()
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    ((), "--secret"),
-    (("--secret", "s", "--method-time", "nonsense"), "METHOD=SECONDS"),
-    (("--secret", "s", "--rps", "0"), "--rps"),
-    (("--secret", "s", "--events-url", "ftp://x"), "--events-url"),
-    (("--secret", "s", "--port", "notaport"), "invalid int"),
-    (("--secret", "s", "--seed", "/nonexistent/seed.json"), "cannot read"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "--secret"),
+        (("--secret", "s", "--method-time", "nonsense"), "METHOD=SECONDS"),
+        (("--secret", "s", "--rps", "0"), "--rps"),
+        (("--secret", "s", "--events-url", "ftp://x"), "--events-url"),
+        (("--secret", "s", "--port", "notaport"), "invalid int"),
+        (("--secret", "s", "--seed", "/nonexistent/seed.json"), "cannot read"),
+    ],
+)
 async def test_bad_arguments_exit_2_with_a_message(args: tuple[str, ...], message: str) -> None:
     code, stderr = await _run(*args)
     assert code == 2
@@ -51,8 +55,16 @@ async def test_serves_the_seeded_portal_and_stops_on_sigterm(tmp_path: Path) -> 
     seed.write_text(json.dumps({"contacts": [{"ID": 42, "NAME": "Seeded"}]}))
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        *COMMAND, "--secret", "cli-secret", "--port", str(port), "--seed", str(seed),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        *COMMAND,
+        "--secret",
+        "cli-secret",
+        "--port",
+        str(port),
+        "--seed",
+        str(seed),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         assert process.stdout is not None
         line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()

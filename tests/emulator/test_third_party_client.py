@@ -16,13 +16,17 @@ from b24.emulator.server import RunningEmulator
 
 def _drive(webhook_url: str) -> dict[str, Any]:
     portal = Bitrix(webhook_url, verbose=False)
-    added = portal.call("crm.contact.add", [
-        {"fields": {"NAME": f"Person {i}", "PHONE": [{"VALUE": f"+7 999 000 00 0{i % 3}"}]}}
-        for i in range(60)
-    ])
+    added = portal.call(
+        "crm.contact.add",
+        [
+            {"fields": {"NAME": f"Person {i}", "PHONE": [{"VALUE": f"+7 999 000 00 0{i % 3}"}]}}
+            for i in range(60)
+        ],
+    )
     rows = portal.get_all("crm.contact.list", params={"select": ["ID", "NAME", "PHONE"]})
-    found = portal.call("crm.duplicate.findbycomm",
-                        {"type": "PHONE", "values": ["89990000001"]}, raw=True)
+    found = portal.call(
+        "crm.duplicate.findbycomm", {"type": "PHONE", "values": ["89990000001"]}, raw=True
+    )
     return {"added": added, "rows": rows, "found": found}
 
 
