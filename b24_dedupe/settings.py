@@ -22,17 +22,20 @@ class Settings(BaseSettings):
 
     # -- Bitrix24 ---------------------------------------------------------------
     b24_webhook_url: SecretStr | None = Field(
-        None, description="inbound webhook https://PORTAL/rest/USER_ID/SECRET/ (scope crm)")
+        None, description="inbound webhook https://PORTAL/rest/USER_ID/SECRET/ (scope crm)"
+    )
     b24_application_token: SecretStr | None = Field(
-        None, description="outbound webhook application token(s), comma-separated for rotation")
+        None, description="outbound webhook application token(s), comma-separated for rotation"
+    )
     b24_rps: float = Field(2.0, description="portal request rate (Enterprise: 5)")
     b24_burst: int = Field(50, description="portal burst (Enterprise: 250)")
 
     # -- Ingress ----------------------------------------------------------------
     web_host: str = "0.0.0.0"
     web_port: int = 8080
-    debounce_seconds: float = Field(2.0, ge=0, description="events for one record within this "
-                                    "window become one job")
+    debounce_seconds: float = Field(
+        2.0, ge=0, description="events for one record within this window become one job"
+    )
     max_body_bytes: int = Field(8192, ge=512, description="largest event body accepted")
 
     # -- Logging ----------------------------------------------------------------
