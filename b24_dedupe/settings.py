@@ -38,6 +38,32 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(8192, ge=512, description="largest event body accepted")
 
+    # -- Worker -----------------------------------------------------------------
+    merge_mode: Literal["auto", "dry-run"] = Field(
+        "auto", description="auto merges; dry-run decides and records but never merges"
+    )
+    default_region: str = Field("RU", description="region for phones written without +country")
+    generic_mailboxes: str = Field(
+        "info,sales,office,noreply,no-reply,support,admin,hello,contact,mail,team",
+        description="e-mail local parts that are never evidence (comma-separated)",
+    )
+    shared_numbers: str = Field(
+        "", description="phone numbers that are never evidence (comma-sep.)"
+    )
+    max_group_size: int = Field(5, ge=2, description="most records merged into one")
+    survivor: Literal["oldest", "newest", "most_complete"] = Field(
+        "oldest", description="which record of a group survives a merge"
+    )
+    identity_fields: str = Field(
+        "", description="further fields that must not differ for a merge (comma-separated)"
+    )
+    worker_concurrency: int = Field(20, ge=1, description="jobs one worker process runs at once")
+    job_timeout_seconds: float = Field(300, gt=0, description="longest a job may run")
+    job_max_tries: int = Field(8, ge=1, description="tries of a job that meets transient faults")
+    scan_interval_seconds: float = Field(
+        300, ge=10, description="how often the recovery scan looks for changes no event brought"
+    )
+
     # -- Logging ----------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
@@ -46,6 +72,19 @@ class Settings(BaseSettings):
     @classmethod
     def _prefix_ends_with_colon(cls, value: str) -> str:
         return value if value.endswith(":") else value + ":"
+
+    @staticmethod
+    def _csv(raw: str) -> list[str]:
+        return [item.strip() for item in raw.split(",") if item.strip()]
+
+    def generic_mailbox_list(self) -> list[str]:
+        return [item.lower() for item in self._csv(self.generic_mailboxes)]
+
+    def shared_number_list(self) -> list[str]:
+        return self._csv(self.shared_numbers)
+
+    def identity_field_list(self) -> list[str]:
+        return [item.upper() for item in self._csv(self.identity_fields)]
 
     def application_tokens(self) -> list[str]:
         if self.b24_application_token is None:
