@@ -42,6 +42,38 @@ class Keys:
         """Set by a DELETE event, so that a pending job for the record ends without work."""
         return f"{self.prefix}deleted:{entity}:{entity_id}"
 
+    # -- Worker ---------------------------------------------------------------------
+    def audit(self, audit_id: str) -> str:
+        """One decision's audit record (JSON, never expires)."""
+        return f"{self.prefix}audit:{audit_id}"
+
+    @property
+    def audit_index(self) -> str:
+        """Sorted set of audit ids by time."""
+        return f"{self.prefix}audit-index"
+
+    def lock(self, value: str) -> str:
+        """Held while a merge involving a normalised value (``PHONE:+7999…``) is under way."""
+        return f"{self.prefix}lock:{value}"
+
+    def merged(self, entity: str, entity_id: int) -> str:
+        """A survivor's DATE_MODIFY right after our merge: its update event needs no work."""
+        return f"{self.prefix}merged:{entity}:{entity_id}"
+
+    @property
+    def not_duplicate_pairs(self) -> str:
+        """Set of ``ENTITY:low:high`` pairs an administrator marked as not duplicates."""
+        return f"{self.prefix}not-duplicates:pairs"
+
+    @property
+    def not_duplicate_values(self) -> str:
+        """Set of normalised values (``EMAIL:x@y``) that are never evidence."""
+        return f"{self.prefix}not-duplicates:values"
+
+    def scan_watermark(self, entity: str) -> str:
+        """DATE_MODIFY up to which the recovery scan has looked."""
+        return f"{self.prefix}scan-watermark:{entity}"
+
     # -- Bitrix24 client (shared by all processes) -------------------------------
     def rate_bucket(self, portal: str) -> str:
         return f"{self.prefix}ratelimit:{portal}"
