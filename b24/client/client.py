@@ -1,0 +1,338 @@
+"""``Bitrix24Client``: REST calls through one inbound webhook, within the portal's limits.
+
+A call goes: operating limit (:mod:`.operating`: wait while its method is paused or
+paced) → queue (:mod:`.batching`) → rate limiter (:mod:`.limiter`) → one HTTP request
+(:mod:`.transport`), alone or in a ``batch`` → its own answer or exception
+(:mod:`.responses`). What a refusal means for the call is decided here, in
+:meth:`Bitrix24Client._settle`:
+
+- ``QUERY_LIMIT_EXCEEDED``: portal-wide cool-down, then the call is sent again;
+- ``OPERATION_TIME_LIMIT``: its method is paused, the call waits (or raises);
+- a transient fault: a read is sent again after a pause; a write raises
+  :class:`~b24.client.errors.OutcomeUnknown` (unless it never left this process);
+- anything else reaches the caller as it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import logging
+import random
+from collections.abc import Coroutine, Mapping
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+import redis.asyncio as aioredis
+from pydantic import SecretStr
+
+from b24.client.batching import Batcher, BatchPolicy, PendingCall
+from b24.client.commands import Command, is_read, method_key, method_of_query
+from b24.client.config import ClientConfig
+from b24.client.errors import (
+    AuthError,
+    B24Error,
+    OperatingLimit,
+    OutcomeUnknown,
+    Overloaded,
+    RateLimited,
+    TransientError,
+)
+from b24.client.limiter import RateLimiter
+from b24.client.operating import OperatingTracker
+from b24.client.responses import Answer, Page, Timing, read_answer, read_batch
+from b24.client.transport import Transport
+from b24.client.webhook import Webhook
+from b24_dedupe.keys import Keys
+from b24_dedupe.settings import Settings
+
+log = logging.getLogger("b24.client")
+
+Outcome = Answer | B24Error
+BatchCommand = Command | tuple[str, Mapping[str, Any]] | str
+
+
+class Bitrix24Client:
+    """An asyncio client of one portal; make one per process and ``close()`` it.
+
+    ``webhook_url`` is the inbound webhook ``https://PORTAL/rest/USER_ID/SECRET/``;
+    ``redis`` and ``keys`` hold the limits all processes share.
+    """
+
+    def __init__(
+        self,
+        webhook_url: SecretStr | str,
+        redis: aioredis.Redis,
+        keys: Keys,
+        *,
+        config: ClientConfig | None = None,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.webhook = Webhook.parse(webhook_url)
+        self.portal = self.webhook.portal
+        self.config = config = config or ClientConfig()
+        self._transport = Transport(
+            self.webhook,
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
+            session=session,
+        )
+        self.limiter = RateLimiter(
+            redis,
+            keys,
+            self.portal,
+            rate=config.rps,
+            burst=config.burst,
+            headroom=config.headroom,
+            cooldown_base=config.cooldown_base,
+            cooldown_max=config.cooldown_max,
+            cooldown_quiet=config.cooldown_quiet,
+        )
+        self.operating = OperatingTracker(
+            redis,
+            keys,
+            self.portal,
+            limit=config.operating_limit,
+            slow_from=config.operating_slow_from,
+            max_wait=config.operating_max_wait,
+            fallback=config.operating_fallback,
+            refresh=config.operating_refresh,
+        )
+        policy = BatchPolicy(
+            max_commands=config.max_batch_commands,
+            per_request={method_key(m): n for m, n in config.per_request.items()},
+        )
+        self._batcher = Batcher(
+            policy,
+            acquire=self.limiter.acquire,
+            send=self._send,
+            window=config.batch_window,
+            max_in_flight=config.max_in_flight,
+        )
+        self._background: set[asyncio.Task[None]] = set()
+
+    def __repr__(self) -> str:
+        return f"Bitrix24Client(portal={self.portal!r}, user_id={self.webhook.user_id!r})"
+
+    # -- the public API --------------------------------------------------------
+    async def call(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Call ``method`` and answer its ``result``; raise a B24Error on failure.
+
+        ``idempotent`` (default: the method is a read) allows re-sending after a
+        transient fault.
+        """
+        return (await self.answer(method, params, idempotent=idempotent)).result
+
+    async def page(self, method: str, params: Mapping[str, Any] | None = None) -> Page:
+        """Call a list method: its rows with ``total`` and ``next``."""
+        return Page.from_answer(await self.answer(method, params), method=method)
+
+    async def answer(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        idempotent: bool | None = None,
+    ) -> Answer:
+        """Call ``method``; the whole answer (result, total, next, time)."""
+        command = Command(method, dict(params or {}))
+        return await self._submit(command, is_read(method) if idempotent is None else idempotent)
+
+    async def batch(
+        self, commands: Mapping[str, BatchCommand], *, halt: bool = False
+    ) -> dict[str, Outcome]:
+        """Send ``commands`` in one ``batch`` request; each key gets its outcome.
+
+        A command is a :class:`Command`, ``(method, params)``, or a prepared query
+        ``"method?query"`` (which may refer to ``$result[key]``). An outcome is an
+        :class:`Answer` or the exception for that sub-call; with ``halt`` the commands
+        after a failed one are :class:`~b24.client.errors.NotExecuted`.
+        """
+        if not commands:
+            return {}
+        if len(commands) > self._batcher.policy.max_commands:
+            raise ValueError(f"a batch holds at most {self._batcher.policy.max_commands} commands")
+        queries: dict[str, str] = {}
+        methods: dict[str, str] = {}
+        for key, command in commands.items():
+            if isinstance(command, str):
+                queries[key], methods[key] = command, method_of_query(command)
+            else:
+                command = command if isinstance(command, Command) else Command(*command)
+                queries[key], methods[key] = command.query(), command.method
+        for method in dict.fromkeys(map(method_key, methods.values())):
+            await self.operating.admit(method)
+        idempotent = all(is_read(method) for method in methods.values())
+        request = Command("batch", {"halt": int(halt), "cmd": queries})
+        outcomes = read_batch(await self._submit(request, idempotent), methods)
+        await self._observe(outcomes, methods)
+        return outcomes
+
+    async def close(self) -> None:
+        """Stop: calls still waiting are cancelled; the HTTP session is closed."""
+        await self._batcher.close()
+        for task in list(self._background):
+            task.cancel()
+        for task in list(self._background):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._transport.close()
+
+    async def __aenter__(self) -> Bitrix24Client:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- one call's way ----------------------------------------------------------
+    async def _submit(self, command: Command, idempotent: bool) -> Answer:
+        await self.operating.admit(command.method)
+        call = PendingCall(command, asyncio.get_running_loop().create_future(), idempotent)
+        self._batcher.submit(call)
+        return await call.future
+
+    async def _send(self, calls: list[PendingCall]) -> None:
+        """Send ``calls`` in one request (the batcher's ``send``) and settle each."""
+        if len(calls) == 1:
+            command = calls[0].command
+            outcome = await self._request(command.method, command.params)
+            outcomes: dict[PendingCall, Outcome] = {calls[0]: outcome}
+            await self._observe({"": outcome}, {"": command.method})
+        else:
+            keyed = {f"c{index}": call for index, call in enumerate(calls)}
+            cmd = {key: call.command.query() for key, call in keyed.items()}
+            outcome = await self._request("batch", {"halt": 0, "cmd": cmd})
+            if isinstance(outcome, Answer):
+                methods = {key: call.command.method for key, call in keyed.items()}
+                per_key = read_batch(outcome, methods)
+                await self._observe({**per_key, "": outcome}, {**methods, "": "batch"})
+                outcomes = {keyed[key]: result for key, result in per_key.items()}
+            else:
+                outcomes = {call: outcome for call in calls}
+        if isinstance(outcome, RateLimited):
+            await self.limiter.refused()
+        elif isinstance(outcome, Overloaded):
+            log.error(
+                "portal %s: OVERLOAD_LIMIT, REST is blocked; ask Bitrix24 support", self.portal
+            )
+        elif isinstance(outcome, AuthError):
+            log.error("portal %s: the webhook is refused: %s", self.portal, outcome)
+        refused = [call for call in calls if self._settle(call, outcomes[call])]
+        if refused:
+            self._batcher.resubmit(refused)
+
+    async def _request(self, method: str, params: Mapping[str, Any]) -> Outcome:
+        try:
+            status, body = await self._transport.post(method, params)
+            answer = read_answer(status, body, method=method)
+        except B24Error as exc:
+            log.debug("portal %s: %s failed: %s", self.portal, method, exc)
+            return exc
+        log.debug("portal %s: %s answered HTTP %d", self.portal, method, status)
+        return answer
+
+    async def _observe(self, outcomes: Mapping[str, Outcome], methods: Mapping[str, str]) -> None:
+        """Note the operating times and OPERATION_TIME_LIMIT refusals of one request.
+
+        ``methods`` names the method of each key of ``outcomes``.
+        """
+        timings: dict[str, list[Timing]] = {}
+        pauses: dict[str, float | None] = {}
+        for key, outcome in outcomes.items():
+            method = methods[key]
+            if isinstance(outcome, Answer) and outcome.timing is not None:
+                timings.setdefault(method_key(method), []).append(outcome.timing)
+            elif isinstance(outcome, OperatingLimit):
+                pauses[method] = max(pauses.get(method) or 0.0, outcome.reset_at or 0.0) or None
+        await self.operating.observe(timings)
+        for method, reset_at in pauses.items():
+            await self.operating.block(method, reset_at)
+
+    def _settle(self, call: PendingCall, outcome: Outcome) -> bool:
+        """Give ``call`` its outcome, or arrange for it to be sent again.
+
+        Answers True when the call goes back to the head of the queue (refused by the
+        portal's rate limit: nothing was done).
+        """
+        if call.future.done():
+            return False
+        if isinstance(outcome, Answer):
+            call.future.set_result(outcome)
+            return False
+        error = self._own_copy(outcome, call)
+        if isinstance(error, RateLimited) and call.refusals < self.config.refusal_retries:
+            call.refusals += 1
+            return True
+        if isinstance(error, OperatingLimit) and method_key(error.method) == call.command.key:
+            self._spawn(self._readmit(call))
+            return False
+        if isinstance(error, TransientError):
+            if call.idempotent or not error.sent:
+                if call.attempts < self.config.read_retries:
+                    call.attempts += 1
+                    self._spawn(self._retry_later(call, error))
+                    return False
+            else:
+                error = OutcomeUnknown(
+                    f"{call.command.method}: sent, but the answer was lost ({error}); "
+                    "re-read before deciding again",
+                    method=call.command.method,
+                )
+        call.future.set_exception(error)
+        return False
+
+    @staticmethod
+    def _own_copy(error: B24Error, call: PendingCall) -> B24Error:
+        """The error of a whole request, as one of its calls sees it (each its own copy)."""
+        if method_key(error.method) == call.command.key:
+            return error
+        own = copy.copy(error)
+        own.method = call.command.method
+        own.args = (f"{call.command.method} (in {error.method or 'a request'}): {error}",)
+        return own
+
+    async def _readmit(self, call: PendingCall) -> None:
+        try:
+            await self.operating.admit(call.command.method)
+        except OperatingLimit as exc:
+            if not call.future.done():
+                call.future.set_exception(exc)
+            return
+        self._batcher.submit(call)
+
+    async def _retry_later(self, call: PendingCall, error: TransientError) -> None:
+        config = self.config
+        delay = min(config.retry_max, config.retry_base * 2 ** (call.attempts - 1))
+        delay *= random.uniform(0.5, 1.0)
+        log.info("%s; retry %d in %.2fs", error, call.attempts, delay)
+        await asyncio.sleep(delay)
+        if not call.future.done():
+            self._batcher.resubmit([call])
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+
+def client_from_settings(settings: Settings, redis: aioredis.Redis) -> Bitrix24Client:
+    """The client of the service's portal, as the settings describe it."""
+    if settings.b24_webhook_url is None:
+        raise ValueError("B24_WEBHOOK_URL is not set")
+    config = ClientConfig(rps=settings.b24_rps, burst=settings.b24_burst)
+    return Bitrix24Client(
+        settings.b24_webhook_url, redis, Keys(settings.redis_prefix), config=config
+    )
