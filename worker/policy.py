@@ -1,0 +1,170 @@
+"""The merge decision: is this group of records one customer, and who survives?
+
+Pure: it takes the records as read from the portal and returns a :class:`Decision`.
+A merge is safe only when every rule holds (docs/decisions.md explains them to
+administrators); anything else is no merge, with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from worker.communications import Communication
+
+Record = Mapping[str, Any]
+SurvivorRule = Literal["oldest", "newest", "most_complete"]
+
+# Identity fields per type: two non-empty values that differ mean two different people.
+IDENTITY_FIELDS: dict[str, tuple[str, ...]] = {
+    "CONTACT": ("NAME", "SECOND_NAME", "LAST_NAME"),
+    "LEAD": ("NAME", "SECOND_NAME", "LAST_NAME", "COMPANY_TITLE"),
+    "COMPANY": ("TITLE",),
+}
+# STATUS_SEMANTIC_ID of a lead that is won (S) or lost (F): its history is final.
+FINAL_LEAD_SEMANTICS = frozenset({"S", "F"})
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Policy:
+    max_group_size: int = 5
+    survivor: SurvivorRule = "oldest"
+    extra_identity_fields: tuple[str, ...] = ()
+
+    def identity_fields(self, entity: str) -> tuple[str, ...]:
+        return IDENTITY_FIELDS[entity] + tuple(
+            f for f in self.extra_identity_fields if f not in IDENTITY_FIELDS[entity]
+        )
+
+
+@dataclass
+class Decision:
+    """What to do with a record and the candidates that share its values."""
+
+    merge: bool
+    reason: str
+    group: list[int] = field(default_factory=list)  # survivor first when merging
+    excluded: dict[int, str] = field(default_factory=dict)  # candidate -> why left out
+
+    @property
+    def survivor(self) -> int | None:
+        return self.group[0] if self.merge and self.group else None
+
+
+def identity_value(value: Any) -> str:
+    """Names compare without case and with runs of spaces folded."""
+    if value is None:
+        return ""
+    return _SPACE.sub(" ", str(value)).strip().casefold()
+
+
+def identity_conflicts(a: Record, b: Record, fields: Iterable[str]) -> list[str]:
+    """Fields in which both records hold a value and the values differ."""
+    differing = []
+    for code in fields:
+        left, right = identity_value(a.get(code)), identity_value(b.get(code))
+        if left and right and left != right:
+            differing.append(code)
+    return differing
+
+
+def _created(record: Record) -> datetime:
+    raw = str(record.get("DATE_CREATE") or "")
+    try:
+        created = datetime.fromisoformat(raw)
+    except ValueError:
+        return datetime.max.replace(tzinfo=UTC)
+    return created if created.tzinfo else created.replace(tzinfo=UTC)
+
+
+def _completeness(record: Record) -> int:
+    filled = 0
+    for value in record.values():
+        if isinstance(value, list):
+            filled += len(value)
+        elif value not in (None, "", "0", "N"):
+            filled += 1
+    return filled
+
+
+def order_by_survival(records: list[Record], rule: SurvivorRule) -> list[Record]:
+    """Records sorted so that the survivor comes first."""
+
+    def rid(record: Record) -> int:
+        return int(record["ID"])
+
+    if rule == "newest":
+        return sorted(records, key=lambda r: (_created(r), rid(r)), reverse=True)
+    if rule == "most_complete":
+        return sorted(records, key=lambda r: (-_completeness(r), _created(r), rid(r)))
+    return sorted(records, key=lambda r: (_created(r), rid(r)))
+
+
+def is_final_lead(entity: str, record: Record) -> bool:
+    return entity == "LEAD" and str(record.get("STATUS_SEMANTIC_ID") or "") in FINAL_LEAD_SEMANTICS
+
+
+def decide(
+    entity: str,
+    record: Record,
+    candidates: list[Record],
+    shared: Mapping[int, set[Communication]],
+    policy: Policy,
+    *,
+    not_duplicates: set[frozenset[int]] | None = None,
+) -> Decision:
+    """Decide for ``record`` and the ``candidates`` found by its values.
+
+    ``shared`` maps each candidate's ID to the evidence values it shares with the
+    record (already normalised and filtered by the exclusion rules).
+    """
+    own_id = int(record["ID"])
+    not_duplicates = not_duplicates or set()
+    if is_final_lead(entity, record):
+        return Decision(False, "lead in a final status is left alone")
+    fields = policy.identity_fields(entity)
+    excluded: dict[int, str] = {}
+    kept: list[Record] = []
+    for candidate in candidates:
+        cid = int(candidate["ID"])
+        if cid == own_id:
+            continue
+        if not shared.get(cid):
+            excluded[cid] = "shares no normalised value"
+        elif frozenset({own_id, cid}) in not_duplicates:
+            excluded[cid] = "marked as not duplicates"
+        elif is_final_lead(entity, candidate):
+            excluded[cid] = "lead in a final status"
+        elif differing := identity_conflicts(record, candidate, fields):
+            excluded[cid] = "identity differs: " + ", ".join(differing)
+        else:
+            kept.append(candidate)
+    if not kept:
+        reason = "no duplicates" if not excluded else "no safe duplicate"
+        return Decision(False, reason, excluded=excluded)
+    group = [record, *kept]
+    for index, left in enumerate(group):
+        for right in group[index + 1 :]:
+            lid, rid = int(left["ID"]), int(right["ID"])
+            if frozenset({lid, rid}) in not_duplicates:
+                return Decision(
+                    False, f"{lid} and {rid} are marked as not duplicates", excluded=excluded
+                )
+            if differing := identity_conflicts(left, right, fields):
+                return Decision(
+                    False,
+                    f"candidates {lid} and {rid} differ in " + ", ".join(differing),
+                    excluded=excluded,
+                )
+    if len(group) > policy.max_group_size:
+        return Decision(
+            False,
+            f"group of {len(group)} records exceeds MAX_GROUP_SIZE {policy.max_group_size}",
+            excluded=excluded,
+        )
+    ordered = order_by_survival(group, policy.survivor)
+    return Decision(True, "same identity, shared values", [int(r["ID"]) for r in ordered], excluded)
