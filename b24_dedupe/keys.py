@@ -74,6 +74,23 @@ class Keys:
         """DATE_MODIFY up to which the recovery scan has looked."""
         return f"{self.prefix}scan-watermark:{entity}"
 
+    def failures(self, job_id: str) -> str:
+        """Transient failures of one job so far (rate limits and deferrals do not count)."""
+        return f"{self.prefix}failures:{job_id}"
+
+    @property
+    def halt(self) -> str:
+        """Set when the portal blocks us (OVERLOAD_LIMIT, a bad webhook): jobs wait."""
+        return f"{self.prefix}halt"
+
+    def processed(self, entity: str, entity_id: int) -> str:
+        """DATE_MODIFY of the record when a job last read it (the scan skips it then)."""
+        return f"{self.prefix}processed:{entity}:{entity_id}"
+
+    @property
+    def scan_lock(self) -> str:
+        return f"{self.prefix}scan-lock"
+
     # -- Bitrix24 client (shared by all processes) -------------------------------
     def rate_bucket(self, portal: str) -> str:
         return f"{self.prefix}ratelimit:{portal}"
