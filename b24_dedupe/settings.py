@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(20, ge=1, description="jobs one worker process runs at once")
     job_timeout_seconds: float = Field(300, gt=0, description="longest a job may run")
     job_max_tries: int = Field(8, ge=1, description="tries of a job that meets transient faults")
+    audit_journal_dir: str | None = Field(
+        None, description="directory of an fsync'd JSON-lines copy of merge audit entries"
+    )
     scan_interval_seconds: float = Field(
         300, ge=10, description="how often the recovery scan looks for changes no event brought"
     )

@@ -1,0 +1,111 @@
+"""The arq worker: its settings, mapped from :class:`Settings` in this one place.
+
+arq ignores a misspelt setting silently, so every arq option is named here and
+nowhere else. Shared resources (the Bitrix24 client, the audit log) are built in
+``on_startup`` and reach each job through ``ctx``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from arq import cron
+from arq.connections import RedisSettings
+from arq.worker import func
+
+from b24.client import client_from_settings
+from b24_dedupe.keys import DEDUPE_JOB, Keys
+from b24_dedupe.logs import configure_from_settings
+from b24_dedupe.settings import Settings
+from worker.audit import AuditLog
+from worker.communications import EvidenceRules
+from worker.dedupe import Worker
+from worker.jobs import SETTINGS, WORKER, dedupe_record
+from worker.not_duplicates import NotDuplicates
+from worker.policy import Policy
+from worker.scan import scan_recent
+
+# Deferrals for rate limits do not count as tries (worker.jobs keeps its own count of
+# faults), so arq's own budget only stops a job that loops for another reason.
+ARQ_MAX_TRIES = 10_000
+SCAN_LAST_RUN = "scan-last-run"
+
+
+def build_worker(settings: Settings, redis: Any) -> Worker:
+    keys = Keys(settings.redis_prefix)
+    return Worker(
+        client=client_from_settings(settings, redis),
+        redis=redis,
+        keys=keys,
+        audit=AuditLog(redis, keys, settings.audit_journal_dir),
+        not_duplicates=NotDuplicates(redis, keys),
+        rules=EvidenceRules.build(
+            settings.default_region, settings.generic_mailbox_list(), settings.shared_number_list()
+        ),
+        policy=Policy(
+            max_group_size=settings.max_group_size,
+            survivor=settings.survivor,
+            extra_identity_fields=tuple(settings.identity_field_list()),
+        ),
+        dry_run=settings.merge_mode == "dry-run",
+    )
+
+
+async def on_startup(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx.setdefault(SETTINGS, Settings())
+    configure_from_settings(settings)
+    ctx[WORKER] = build_worker(settings, ctx["redis"])
+
+
+async def on_shutdown(ctx: dict[str, Any]) -> None:
+    worker = ctx.get(WORKER)
+    if worker is not None:
+        await worker.client.close()
+
+
+async def recovery_scan(ctx: dict[str, Any]) -> str:
+    """Cron (every minute): run the scan when SCAN_INTERVAL_SECONDS have passed."""
+    worker: Worker = ctx[WORKER]
+    settings: Settings = ctx[SETTINGS]
+    redis = worker.redis
+    last_key = worker.keys.prefix + SCAN_LAST_RUN
+    got = await redis.set(
+        last_key, str(time.time()), nx=True, ex=max(1, int(settings.scan_interval_seconds))
+    )
+    if not got:
+        return "not due"
+    results = await scan_recent(worker.client, redis, worker.keys, settings.debounce_seconds)
+    return ", ".join(f"{e}: {r.enqueued} enqueued" for e, r in results.items()) or "watermarks set"
+
+
+def worker_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments of ``arq.worker.Worker`` (and the WorkerSettings class)."""
+    keys = Keys(settings.redis_prefix)
+    return {
+        "functions": [func(dedupe_record, name=DEDUPE_JOB, max_tries=ARQ_MAX_TRIES)],
+        "cron_jobs": [
+            cron(
+                recovery_scan,
+                second=0,
+                run_at_startup=False,
+                unique=True,
+                timeout=settings.job_timeout_seconds,
+            )
+        ],
+        "queue_name": keys.queue,
+        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        "on_startup": on_startup,
+        "on_shutdown": on_shutdown,
+        "max_jobs": settings.worker_concurrency,
+        "job_timeout": settings.job_timeout_seconds,
+        "keep_result": 0,
+        "max_tries": ARQ_MAX_TRIES,
+        "health_check_key": keys.prefix + "worker-health",
+        "ctx": {SETTINGS: settings},
+    }
+
+
+def worker_settings_class(settings: Settings) -> type:
+    """``worker.WorkerSettings`` for ``arq worker.WorkerSettings``."""
+    return type("WorkerSettings", (), worker_options(settings))
