@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from b24.emulator import cli as emulator_cli
 from webhooks_in import main as ingress_main
+from worker import cli as worker_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingress_main.add_arguments(web)
     web.set_defaults(run=lambda args: ingress_main.run(web, args))
+    worker_cli.register(commands)
     return parser
 
 

@@ -6,9 +6,10 @@ other module reads the environment.
 
 from __future__ import annotations
 
+import argparse
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -94,3 +95,15 @@ class Settings(BaseSettings):
             return []
         raw = self.b24_application_token.get_secret_value()
         return [token.strip() for token in raw.split(",") if token.strip()]
+
+
+def settings_or_exit(parser: argparse.ArgumentParser) -> Settings:
+    """The settings from the environment; a clear message and exit 2 when they are wrong."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']).upper() or 'settings'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        parser.error(f"bad configuration: {problems}")

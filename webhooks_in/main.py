@@ -52,8 +52,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.host is not None and not args.host.strip():
         parser.error("--host must not be empty")
     try:
-        # Fields come from the environment; mypy without pydantic's plugin cannot tell.
-        settings = Settings()  # type: ignore[call-arg]
+        settings = Settings()
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in error['loc']).upper() or 'settings'}: {error['msg']}"
