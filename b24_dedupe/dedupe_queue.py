@@ -37,9 +37,9 @@ import enum
 import hashlib
 import time
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeAlias, cast
 
 from arq.constants import expires_extra_ms, in_progress_key_prefix, job_key_prefix
 from arq.jobs import serialize_job
@@ -47,6 +47,9 @@ from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
 from b24_dedupe.keys import DEDUPE_JOB, Keys
+
+# Sends one command, returns its reply: ``Redis.execute_command`` or an auto-pipeline's.
+Execute: TypeAlias = Callable[..., Awaitable[Any]]
 
 # How long a DELETE event is remembered: longer than any job waits in the queue.
 DELETED_TTL_SECONDS = 86_400
@@ -69,46 +72,50 @@ class _Script:
     def sha(self) -> str:
         return hashlib.sha1(self.source.encode()).hexdigest()
 
-    async def run(self, redis: Redis, keys: list[str], args: list[Any]) -> Any:
+    async def run(self, execute: Execute, keys: list[str], args: list[Any]) -> Any:
         """EVALSHA, falling back to EVAL once after a Redis restart or SCRIPT FLUSH."""
         try:
-            return await cast(Awaitable[Any], redis.evalsha(self.sha, len(keys), *keys, *args))
+            return await execute("EVALSHA", self.sha, len(keys), *keys, *args)
         except NoScriptError:
-            return await cast(Awaitable[Any], redis.eval(self.source, len(keys), *keys, *args))
+            return await execute("EVAL", self.source, len(keys), *keys, *args)
 
 
-# Shared by the scripts that create a job; ARGV[1] and ARGV[2] are arq's job and
-# in-progress key prefixes, ARGV[a..a+3] the new job: id, serialized job, score, expiry ms.
-_CREATE_JOB = """
-local function create_job(job_key, queue, pending, a)
-  redis.call('SET', job_key, ARGV[a + 1], 'PX', ARGV[a + 3])
-  redis.call('ZADD', queue, ARGV[a + 2], ARGV[a])
-  redis.call('SET', pending, ARGV[a], 'PX', ARGV[a + 3])
+# Shared by the scripts: ARGV[1..4] is the new job (id, serialized job, score, expiry
+# ms), created only when needed; arq's key prefixes are written into the source.
+_COMMON = f"""
+local function create_job(job_key, queue, pending)
+  redis.call('SET', job_key, ARGV[2], 'PX', ARGV[4])
+  redis.call('ZADD', queue, ARGV[3], ARGV[1])
+  redis.call('SET', pending, ARGV[1], 'PX', ARGV[4])
 end
 local function job_waits(pending)
   local job_id = redis.call('GET', pending)
-  return job_id and redis.call('EXISTS', ARGV[1] .. job_id) == 1
+  return job_id and redis.call('EXISTS', '{job_key_prefix}' .. job_id) == 1
 end
 local function job_runs(job_id)
-  return redis.call('EXISTS', ARGV[2] .. job_id) == 1
+  return redis.call('EXISTS', '{in_progress_key_prefix}' .. job_id) == 1
 end
 """
 
-# KEYS: pending, running, rerun, queue, new job key
-# ARGV: job key prefix, in-progress key prefix, then the new job (id, body, score, expiry)
+# KEYS: pending, running, rerun, queue, new job key   ARGV: the new job
+# Returns 0 enqueued, 1 coalesced, 2 rerun.
 _ENQUEUE = _Script(
-    _CREATE_JOB
+    _COMMON
     + """
 if job_waits(KEYS[1]) then
   return 1
 end
 local running = redis.call('GET', KEYS[2])
-if running and job_runs(running) then
-  redis.call('SET', KEYS[3], '1', 'PX', ARGV[6])
-  return 2
+if running then
+  if job_runs(running) then
+    redis.call('SET', KEYS[3], '1', 'PX', ARGV[4])
+    return 2
+  end
+  redis.call('DEL', KEYS[2])
 end
-redis.call('DEL', KEYS[2], KEYS[3])
-create_job(KEYS[5], KEYS[4], KEYS[1], 3)
+-- a rerun flag left by a job that ended without job_finished: this job covers it
+redis.call('DEL', KEYS[3])
+create_job(KEYS[5], KEYS[4], KEYS[1])
 return 0
 """
 )
@@ -125,13 +132,13 @@ return 1
 )
 
 # KEYS: pending, running, rerun, queue, new job key
-# ARGV: job key prefix, in-progress key prefix, then the new job (id, body, score,
-# expiry), then the finishing job's id ('' when unknown)
+# ARGV: the new job, then the finishing job's id ('' when unknown)
+# Returns 1 when a rerun follows.
 _FINISHED = _Script(
-    _CREATE_JOB
+    _COMMON
     + """
 local running = redis.call('GET', KEYS[2])
-if running and ARGV[7] ~= '' and running ~= ARGV[7] and job_runs(running) then
+if running and ARGV[5] ~= '' and running ~= ARGV[5] and job_runs(running) then
   -- another job holds the record (our lease ran out): its rerun is its own
   return 0
 end
@@ -140,11 +147,16 @@ if redis.call('DEL', KEYS[3]) == 0 then
   return 0
 end
 if not job_waits(KEYS[1]) then
-  create_job(KEYS[5], KEYS[4], KEYS[1], 3)
+  create_job(KEYS[5], KEYS[4], KEYS[1])
 end
 return 1
 """
 )
+
+
+def _direct(redis: Redis) -> Execute:
+    return cast(Execute, redis.execute_command)
+
 
 _OUTCOMES = (Outcome.ENQUEUED, Outcome.COALESCED, Outcome.RERUN)
 
@@ -176,21 +188,24 @@ async def enqueue_event(
     *,
     debounce: float,
     deleted: bool = False,
+    execute: Execute | None = None,
 ) -> Outcome:
     """Record one accepted event for a record, in one Redis round trip.
 
     ADD/UPDATE: join the waiting job, or mark a rerun of the running one, or enqueue a
     job that starts ``debounce`` seconds from now. DELETE (``deleted=True``): set the
     record's deleted flag for :data:`DELETED_TTL_SECONDS`; nothing is enqueued.
+    ``execute`` sends the one command instead of ``redis`` (the ingress pipelines them).
     """
+    send = execute or _direct(redis)
     if deleted:
-        await redis.set(keys.deleted(entity, entity_id), b"1", ex=DELETED_TTL_SECONDS)
+        await send("SET", keys.deleted(entity, entity_id), b"1", "EX", DELETED_TTL_SECONDS)
         return Outcome.DELETED
     job = _new_job(entity, entity_id, debounce)
     code = await _ENQUEUE.run(
-        redis,
+        send,
         _job_keys(keys, entity, entity_id, job[0]),
-        [job_key_prefix, in_progress_key_prefix, *job],
+        job,
     )
     return _OUTCOMES[int(code)]
 
@@ -205,7 +220,7 @@ async def job_started(
     """
     lease_ms = max(1, round(lease_seconds * 1000))
     await _STARTED.run(
-        redis,
+        _direct(redis),
         [keys.pending(entity, entity_id), keys.running(entity, entity_id)],
         [job_id, lease_ms],
     )
@@ -227,9 +242,9 @@ async def job_finished(
     """
     job = _new_job(entity, entity_id, debounce)
     rerun = await _FINISHED.run(
-        redis,
+        _direct(redis),
         _job_keys(keys, entity, entity_id, job[0]),
-        [job_key_prefix, in_progress_key_prefix, *job, job_id or ""],
+        [*job, job_id or ""],
     )
     return bool(rerun)
 

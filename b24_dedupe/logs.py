@@ -44,6 +44,15 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         # Longest first, so that a secret containing another is cut whole.
         self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        self._secret_keys: dict[str, bool] = {}  # field names repeat: decide each once
+
+    def is_secret_field(self, name: str) -> bool:
+        known = self._secret_keys.get(name)
+        if known is None:
+            known = bool(SECRET_FIELD.search(name))
+            if len(self._secret_keys) < 10_000:
+                self._secret_keys[name] = known
+        return known
 
     def text(self, text: str) -> str:
         for secret in self.secrets:
@@ -54,19 +63,19 @@ class Redactor:
         return text
 
     def value(self, value: Any) -> Any:
+        if value is None or type(value) in (int, float, bool):
+            return value
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, Mapping):
             return self.fields(value)
         if isinstance(value, list | tuple | set | frozenset):
             return [self.value(item) for item in value]
-        if value is None or isinstance(value, bool | int | float):
-            return value
         return self.text(str(value))
 
     def fields(self, fields: Mapping[Any, Any]) -> dict[str, Any]:
         return {
-            str(key): REDACTED if SECRET_FIELD.search(str(key)) else self.value(item)
+            str(key): REDACTED if self.is_secret_field(str(key)) else self.value(item)
             for key, item in fields.items()
         }
 
@@ -84,19 +93,21 @@ class JsonFormatter(logging.Formatter):
         self.redactor = redactor or Redactor()
 
     def format(self, record: logging.LogRecord) -> str:
+        redactor = self.redactor
         entry: dict[str, Any] = {
             "ts": _timestamp(record.created),
             "level": record.levelname,
             "logger": record.name,
-            "msg": self.redactor.text(record.getMessage()),
+            "msg": redactor.text(record.getMessage()),
         }
-        for key, value in self.redactor.fields(extra_fields(record)).items():
-            entry.setdefault(key, value)
+        for key, value in record.__dict__.items():
+            if key not in _RESERVED and key not in entry:
+                entry[key] = REDACTED if redactor.is_secret_field(key) else redactor.value(value)
         if record.exc_info:
-            entry["exc"] = self.redactor.text(self.formatException(record.exc_info))
+            entry["exc"] = redactor.text(self.formatException(record.exc_info))
         elif record.stack_info:
-            entry["exc"] = self.redactor.text(self.formatStack(record.stack_info))
-        return json.dumps(entry, ensure_ascii=False, default=str)
+            entry["exc"] = redactor.text(self.formatStack(record.stack_info))
+        return _JSON.encode(entry)
 
 
 class ConsoleFormatter(logging.Formatter):
@@ -123,9 +134,17 @@ class ConsoleFormatter(logging.Formatter):
         return line
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False, default=str)
+_last_second: tuple[int, str] = (-1, "")
+
+
 def _timestamp(created: float) -> str:
-    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created))
-    return f"{seconds}.{int(created % 1 * 1000):03d}Z"
+    """``2024-05-01T12:00:01.234Z`` (UTC); the seconds part is formatted once per second."""
+    global _last_second
+    second = int(created)
+    if _last_second[0] != second:
+        _last_second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return f"{_last_second[1]}.{int((created - second) * 1000):03d}Z"
 
 
 def configure(
@@ -149,6 +168,12 @@ def configure(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # Neither format shows the caller's file, thread or process: skip collecting them
+    # (the "Optimization" section of the logging HOWTO).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     # aiohttp's access log repeats what the service logs itself, in another format.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     return handler

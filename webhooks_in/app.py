@@ -14,7 +14,8 @@ from b24_dedupe.keys import Keys
 from b24_dedupe.settings import Settings
 from webhooks_in import views
 from webhooks_in.metrics import IngressMetrics
-from webhooks_in.state import CONFIG, METRICS, REDIS, IngressConfig
+from webhooks_in.pipelining import AutoPipeline
+from webhooks_in.state import CONFIG, METRICS, PIPELINE, REDIS, IngressConfig
 
 # Past this the event is answered 503 rather than left hanging (Bitrix24 sets no
 # handler timeout, facts.md; a slow answer only makes the portal call less often).
@@ -43,7 +44,9 @@ def create_app(settings: Settings) -> web.Application:
             retry_on_error=[RedisConnectionError],
         )
         app[REDIS] = client
+        app[PIPELINE] = pipeline = AutoPipeline(client)
         yield
+        await pipeline.close()
         await client.aclose()
 
     app.cleanup_ctx.append(redis_ctx)

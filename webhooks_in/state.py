@@ -9,6 +9,7 @@ from aiohttp import web
 
 from b24_dedupe.keys import Keys
 from webhooks_in.metrics import IngressMetrics
+from webhooks_in.pipelining import AutoPipeline
 
 
 @dataclass(frozen=True)
@@ -24,3 +25,4 @@ class IngressConfig:
 CONFIG = web.AppKey("config", IngressConfig)
 REDIS = web.AppKey("redis", aioredis.Redis)
 METRICS = web.AppKey("metrics", IngressMetrics)
+PIPELINE = web.AppKey("pipeline", AutoPipeline)

@@ -20,7 +20,7 @@ from b24 import events
 from b24.events import Event, EventRejected
 from b24_dedupe.dedupe_queue import Outcome, enqueue_event
 from webhooks_in.metrics import CONTENT_TYPE
-from webhooks_in.state import CONFIG, METRICS, REDIS
+from webhooks_in.state import CONFIG, METRICS, PIPELINE, REDIS
 
 log = logging.getLogger("webhooks_in")
 
@@ -88,6 +88,7 @@ async def receive_event(request: web.Request) -> web.StreamResponse:
             event.entity_id,
             debounce=config.debounce_seconds,
             deleted=event.change is events.Change.DELETE,
+            execute=request.app[PIPELINE].execute,
         )
     except (RedisError, OSError, TimeoutError) as exc:
         metrics.events.inc(event.name, "redis_unavailable")
