@@ -59,7 +59,7 @@ async def redis_client(redis_namespace: str) -> AsyncIterator[aioredis.Redis]:
     except Exception as exc:  # pragma: no cover - the Makefile starts one
         pytest.fail(f"no Redis answers at {REDIS_URL}: {exc}")
     yield client
-    keys = [key async for key in client.scan_iter(match=f"{redis_namespace}*")]
+    keys = [key async for key in client.scan_iter(match=f"{redis_namespace}*", count=10_000)]
     if keys:
         await client.delete(*keys)
     await client.aclose()

@@ -30,6 +30,7 @@ from worker.scan import scan_recent
 # faults), so arq's own budget only stops a job that loops for another reason.
 ARQ_MAX_TRIES = 10_000
 SCAN_LAST_RUN = "scan-last-run"
+CONFIGURE_LOGGING = "configure_logging"
 
 
 def build_worker(settings: Settings, redis: Any) -> Worker:
@@ -54,7 +55,8 @@ def build_worker(settings: Settings, redis: Any) -> Worker:
 
 async def on_startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx.setdefault(SETTINGS, Settings())
-    configure_from_settings(settings)
+    if ctx.get(CONFIGURE_LOGGING, True):  # tests keep pytest's own log capture
+        configure_from_settings(settings)
     ctx[WORKER] = build_worker(settings, ctx["redis"])
 
 

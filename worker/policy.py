@@ -129,6 +129,7 @@ def decide(
     fields = policy.identity_fields(entity)
     excluded: dict[int, str] = {}
     kept: list[Record] = []
+    strangers: list[Record] = []  # share a value but are someone else
     for candidate in candidates:
         cid = int(candidate["ID"])
         if cid == own_id:
@@ -141,8 +142,21 @@ def decide(
             excluded[cid] = "lead in a final status"
         elif differing := identity_conflicts(record, candidate, fields):
             excluded[cid] = "identity differs: " + ", ".join(differing)
+            strangers.append(candidate)
         else:
             kept.append(candidate)
+    # A candidate that would fit someone else who shares the value as well (a record
+    # with no name, between Ivan and Pyotr) cannot be told apart: it is left alone.
+    for candidate in list(kept):
+        cid = int(candidate["ID"])
+        for stranger in strangers:
+            sid = int(stranger["ID"])
+            if shared.get(cid, set()) & shared.get(sid, set()) and not identity_conflicts(
+                candidate, stranger, fields
+            ):
+                excluded[cid] = f"could as well be the same as {sid}"
+                kept.remove(candidate)
+                break
     if not kept:
         reason = "no duplicates" if not excluded else "no safe duplicate"
         return Decision(False, reason, excluded=excluded)

@@ -121,6 +121,8 @@ async def rest_handler(request: web.Request) -> web.StreamResponse:
     try:
         is_batch = method.lower() == "batch"
         outcome = engine.batch(params) if is_batch else engine.call(method, params)
+        if outcome.processing > config.request_time_limit:
+            raise RequestTimedOut
     except RequestTimedOut:
         engine.stats.refusals["GATEWAY_TIMEOUT"] += 1
         return web.Response(status=504, text=GATEWAY_TIMEOUT_PAGE, content_type="text/html")

@@ -150,3 +150,16 @@ async def test_limits_can_change_at_run_time(
     async with http.post(emulator.root + "/_emulator/limits", json={"burst": 5}) as response:
         assert (await response.json())["burst"] == 5
     assert (await _post(http, emulator, "crm.settings.mode.get"))[0] == 200
+
+
+async def test_one_slow_call_past_the_request_limit_is_done_but_unanswered(
+    start_emulator: StartEmulator, http: aiohttp.ClientSession
+) -> None:
+    emulator = await start_emulator(rps=100, burst=100, request_time_limit=1.0)
+    seed = {"cmd": {"a": "crm.contact.add?fields[NAME]=X", "b": "crm.contact.add?fields[NAME]=X"}}
+    await _post(http, emulator, "batch", seed)
+    merge = {"params": {"entityTypeId": 3, "entityIds": [1, 2]}}  # 2 s by default
+    async with http.post(emulator.webhook_url + "crm.entity.mergeBatch", json=merge) as response:
+        assert response.status == 504
+    _, body = await _post(http, emulator, "crm.contact.list")
+    assert [row["ID"] for row in body["result"]] == ["1"]

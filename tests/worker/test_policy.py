@@ -117,3 +117,10 @@ def test_survivor_rules() -> None:
     assert [r["ID"] for r in order_by_survival([new, old, tie], "oldest")] == ["7", "8", "3"]
     assert [r["ID"] for r in order_by_survival([old, new, tie], "newest")] == ["3", "8", "7"]
     assert order_by_survival([old, new, tie], "most_complete")[0]["ID"] == "3"
+
+
+def test_a_candidate_that_fits_two_different_people_is_left_alone() -> None:
+    ivan, pyotr, blank = rec(1, NAME="Ivan"), rec(2, NAME="Pyotr"), rec(3)
+    decision = decide("CONTACT", ivan, [pyotr, blank], shared_with(2, 3), Policy())
+    assert not decision.merge
+    assert decision.excluded == {2: "identity differs: NAME", 3: "could as well be the same as 2"}
