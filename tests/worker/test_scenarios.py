@@ -120,6 +120,7 @@ async def test_one_side_with_an_empty_name(start_stack: StartStack) -> None:
     await stack.settle()
     assert await _contacts(stack) == {named}
     assert stack.record("CONTACT", named)["LAST_NAME"] == "Gagarin"
+    assert (await stack.last_decision("CONTACT", anonymous)).survivor == named
 
 
 async def test_record_deleted_before_its_job_runs(start_stack: StartStack) -> None:
