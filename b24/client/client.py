@@ -22,13 +22,13 @@ import logging
 import random
 from collections.abc import Coroutine, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
-from b24.client.batching import Batcher, BatchPolicy, PendingCall
+from b24.client.batching import MAX_BATCH_COMMANDS, Batcher, BatchPolicy, PendingCall
 from b24.client.commands import Command, is_read, method_key, method_of_query
 from b24.client.config import ClientConfig
 from b24.client.errors import (
@@ -51,6 +51,7 @@ from b24_dedupe.settings import Settings
 log = logging.getLogger("b24.client")
 
 Outcome = Answer | B24Error
+Verdict = Literal["done", "again", "later", "waits"]
 BatchCommand = Command | tuple[str, Mapping[str, Any]] | str
 
 
@@ -158,8 +159,8 @@ class Bitrix24Client:
         """
         if not commands:
             return {}
-        if len(commands) > self._batcher.policy.max_commands:
-            raise ValueError(f"a batch holds at most {self._batcher.policy.max_commands} commands")
+        if len(commands) > MAX_BATCH_COMMANDS:
+            raise ValueError(f"a batch holds at most {MAX_BATCH_COMMANDS} commands")
         queries: dict[str, str] = {}
         methods: dict[str, str] = {}
         for key, command in commands.items():
@@ -223,16 +224,29 @@ class Bitrix24Client:
             else:
                 outcomes = {call: outcome for call in calls}
         if isinstance(outcome, RateLimited):
-            await self.limiter.refused()
+            try:
+                await self.limiter.refused()
+            except Exception as exc:  # the calls still go back to the queue
+                log.warning("portal %s: cool-down not recorded: %r", self.portal, exc)
         elif isinstance(outcome, Overloaded):
             log.error(
                 "portal %s: OVERLOAD_LIMIT, REST is blocked; ask Bitrix24 support", self.portal
             )
         elif isinstance(outcome, AuthError):
             log.error("portal %s: the webhook is refused: %s", self.portal, outcome)
-        refused = [call for call in calls if self._settle(call, outcomes[call])]
-        if refused:
-            self._batcher.resubmit(refused)
+        again: list[PendingCall] = []
+        later: list[PendingCall] = []
+        for call in calls:
+            verdict = self._settle(call, outcomes[call])
+            if verdict == "again":
+                again.append(call)
+            elif verdict == "later":
+                later.append(call)
+        if again:
+            self._batcher.resubmit(again)
+        if later:
+            reason = outcomes[later[0]]
+            self._spawn(self._retry_later(later, str(reason)))
 
     async def _request(self, method: str, params: Mapping[str, Any]) -> Outcome:
         try:
@@ -257,34 +271,38 @@ class Bitrix24Client:
                 timings.setdefault(method_key(method), []).append(outcome.timing)
             elif isinstance(outcome, OperatingLimit):
                 pauses[method] = max(pauses.get(method) or 0.0, outcome.reset_at or 0.0) or None
-        await self.operating.observe(timings)
-        for method, reset_at in pauses.items():
-            await self.operating.block(method, reset_at)
+        try:
+            await self.operating.observe(timings)
+            for method, reset_at in pauses.items():
+                await self.operating.block(method, reset_at)
+        except Exception as exc:  # bookkeeping: the answers still reach their callers
+            log.warning("portal %s: operating times not recorded: %r", self.portal, exc)
 
-    def _settle(self, call: PendingCall, outcome: Outcome) -> bool:
-        """Give ``call`` its outcome, or arrange for it to be sent again.
+    def _settle(self, call: PendingCall, outcome: Outcome) -> Verdict:
+        """Give ``call`` its outcome, or decide how it is sent again.
 
-        Answers True when the call goes back to the head of the queue (refused by the
-        portal's rate limit: nothing was done).
+        ``again``: back to the head of the queue now (the rate limit refused it: nothing
+        was done; the cool-down is on). ``later``: again after a pause (a transient fault
+        on a read, or on a write that never left). ``waits``: its method is paused; it
+        goes again when the pause ends. ``done``: the caller has its answer or error.
         """
         if call.future.done():
-            return False
+            return "done"
         if isinstance(outcome, Answer):
             call.future.set_result(outcome)
-            return False
-        error = self._own_copy(outcome, call)
-        if isinstance(error, RateLimited) and call.refusals < self.config.refusal_retries:
+            return "done"
+        if isinstance(outcome, RateLimited) and call.refusals < self.config.refusal_retries:
             call.refusals += 1
-            return True
-        if isinstance(error, OperatingLimit) and method_key(error.method) == call.command.key:
+            return "again"
+        if isinstance(outcome, OperatingLimit) and method_key(outcome.method) == call.command.key:
             self._spawn(self._readmit(call))
-            return False
+            return "waits"
+        error = self._own_copy(outcome, call)
         if isinstance(error, TransientError):
             if call.idempotent or not error.sent:
                 if call.attempts < self.config.read_retries:
                     call.attempts += 1
-                    self._spawn(self._retry_later(call, error))
-                    return False
+                    return "later"
             else:
                 error = OutcomeUnknown(
                     f"{call.command.method}: sent, but the answer was lost ({error}); "
@@ -292,7 +310,7 @@ class Bitrix24Client:
                     method=call.command.method,
                 )
         call.future.set_exception(error)
-        return False
+        return "done"
 
     @staticmethod
     def _own_copy(error: B24Error, call: PendingCall) -> B24Error:
@@ -313,14 +331,15 @@ class Bitrix24Client:
             return
         self._batcher.submit(call)
 
-    async def _retry_later(self, call: PendingCall, error: TransientError) -> None:
+    async def _retry_later(self, calls: list[PendingCall], reason: str) -> None:
+        """Send ``calls`` (of one failed request) again together, after a growing pause."""
         config = self.config
-        delay = min(config.retry_max, config.retry_base * 2 ** (call.attempts - 1))
+        attempt = max(call.attempts for call in calls)
+        delay = min(config.retry_max, config.retry_base * 2 ** (attempt - 1))
         delay *= random.uniform(0.5, 1.0)
-        log.info("%s; retry %d in %.2fs", error, call.attempts, delay)
+        log.info("%s; %d call(s) again in %.2fs (try %d)", reason, len(calls), delay, attempt)
         await asyncio.sleep(delay)
-        if not call.future.done():
-            self._batcher.resubmit([call])
+        self._batcher.resubmit([call for call in calls if not call.future.done()])
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)

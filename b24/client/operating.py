@@ -23,7 +23,7 @@ import time
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
@@ -59,11 +59,14 @@ class MethodState:
     blocked_until: float = 0.0
 
     @classmethod
-    def from_redis(cls, raw: Mapping[bytes, bytes]) -> MethodState:
+    def from_redis(cls, raw: Mapping[Any, Any]) -> MethodState:
+        """From HGETALL, whether the Redis client decodes responses or not."""
+        fields = {(k.decode() if isinstance(k, bytes) else str(k)): v for k, v in raw.items()}
+
         def number(name: str) -> float:
             try:
-                return float(raw.get(name.encode(), b"0"))
-            except ValueError:
+                return float(fields.get(name, 0))
+            except (TypeError, ValueError):
                 return 0.0
 
         return cls(number("operating"), number("reset_at"), number("cost"), number("blocked_until"))
@@ -124,7 +127,7 @@ class OperatingTracker:
         cached = self._cache.get(name)
         if cached is not None and time.monotonic() - cached[1] < self.refresh:
             return cached[0]
-        raw = await cast(Awaitable[dict[bytes, bytes]], self._redis.hgetall(self._key(name)))
+        raw = await cast(Awaitable[dict[Any, Any]], self._redis.hgetall(self._key(name)))
         state = MethodState.from_redis(raw)
         self._cache[name] = (state, time.monotonic())
         return state

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import time
+
 import aiohttp
 import pytest
+import redis.asyncio as aioredis
 
 from b24.client import (
     Answer,
     AuthError,
+    Bitrix24Client,
+    ClientConfig,
     Command,
     MethodError,
     NotExecuted,
     NotFound,
+    OperatingLimit,
     OutcomeUnknown,
     Overloaded,
     TransientError,
     walk_by_id,
 )
 from b24.emulator.server import free_port
+from b24_dedupe.keys import Keys
 from tests.client.conftest import MakeClient, contact, control, stats
-from tests.conftest import StartEmulator
+from tests.conftest import REDIS_URL, StartEmulator
 
 
 async def test_a_call_answers_its_result_and_a_list_its_page(
@@ -182,3 +189,27 @@ async def test_unknown_methods_and_bad_arguments_are_method_errors(
     with pytest.raises(MethodError) as bad:
         await client.call("crm.duplicate.findbycomm", {"type": "FAX", "values": ["1"]})
     assert bad.value.status == 400 and "FAX" in str(bad.value.code)
+
+
+async def test_a_redis_client_that_decodes_answers_serves_as_well(
+    start_emulator: StartEmulator, redis_client: aioredis.Redis, redis_namespace: str
+) -> None:
+    emulator = await start_emulator(seed={"contacts": [contact("A")]}, rps=1000.0, burst=1000)
+    decoding = aioredis.from_url(REDIS_URL, decode_responses=True)
+    config = ClientConfig(rps=1000.0, burst=1000, cooldown_base=0.01, operating_max_wait=0.0)
+    try:
+        async with Bitrix24Client(
+            emulator.webhook_url, decoding, Keys(redis_namespace), config=config
+        ) as client:
+            assert (await client.call("crm.contact.get", {"id": 1}))["ID"] == "1"
+            assert await client.limiter.refused() > 0
+            await client.operating.block("crm.contact.get", time.time() + 60)
+        async with Bitrix24Client(
+            emulator.webhook_url, decoding, Keys(redis_namespace), config=config
+        ) as fresh:
+            state = await fresh.operating.state("crm.contact.get")
+            assert state.blocked_until > time.time() and state.operating > 0
+            with pytest.raises(OperatingLimit):
+                await fresh.call("crm.contact.get", {"id": 1})
+    finally:
+        await decoding.aclose()
