@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 
 from b24.emulator import cli as emulator_cli
+from b24_dedupe import serve
+from b24_dedupe.demo import main as demo_main
 from webhooks_in import main as ingress_main
 from worker import cli as worker_cli
 
@@ -34,6 +36,21 @@ def build_parser() -> argparse.ArgumentParser:
     ingress_main.add_arguments(web)
     web.set_defaults(run=lambda args: ingress_main.run(web, args))
     worker_cli.register(commands)
+    serve_parser = commands.add_parser(
+        "serve",
+        help="ingress and worker in one process (a small portal, `make run`)",
+        description="Serve the ingress and run a worker in one process until Ctrl-C.",
+    )
+    serve.add_arguments(serve_parser)
+    serve_parser.set_defaults(run=lambda args: serve.run(serve_parser, args))
+    demo = commands.add_parser(
+        "demo",
+        help="the service against a seeded emulated portal, with live changes",
+        description="Start an emulated portal with duplicates and traps, the ingress and a "
+        "worker, and feed the portal changes. Ctrl-C stops everything.",
+    )
+    demo_main.add_arguments(demo)
+    demo.set_defaults(run=lambda args: demo_main.run(demo, args))
     return parser
 
 

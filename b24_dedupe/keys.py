@@ -87,6 +87,10 @@ class Keys:
         """DATE_MODIFY of the record when a job last read it (the scan skips it then)."""
         return f"{self.prefix}processed:{entity}:{entity_id}"
 
+    def conflict(self, entity: str, ids: list[int]) -> str:
+        """The group's DATE_MODIFYs when Bitrix24 answered CONFLICT: not tried again unchanged."""
+        return f"{self.prefix}conflict:{entity}:{','.join(str(i) for i in sorted(ids))}"
+
     @property
     def scan_lock(self) -> str:
         return f"{self.prefix}scan-lock"

@@ -33,6 +33,7 @@ FINDBYCOMM_MAX_VALUES = 20  # docs: at most 20 values a call
 SHARED_THRESHOLD = 20  # docs: 20 or more matches in a type: treated as a shared value
 MERGED_MARKER_TTL = 86_400
 PROCESSED_MARKER_TTL = 7 * 86_400
+CONFLICT_MEMORY_TTL = 7 * 86_400
 LOCK_TTL_SECONDS = 120.0
 
 
@@ -255,6 +256,16 @@ async def _merge_under_lock(worker: Worker, run: Run, decision: Decision) -> Aud
         if not decision.merge:
             return run.entry("no_merge", decision.reason + " (on re-reading)")
         snapshots = {str(i): fresh[i] for i in decision.group}
+        fingerprint = "|".join(str(fresh[i].get("DATE_MODIFY")) for i in sorted(decision.group))
+        conflict_key = worker.keys.conflict(entity, decision.group)
+        refused = await worker.redis.get(conflict_key)
+        if refused is not None and refused.decode() == fingerprint:
+            return run.entry(
+                "no_merge",
+                "Bitrix24 refused this merge (CONFLICT) and the records are unchanged since",
+                group=decision.group,
+                outcome={"status": "CONFLICT", "link": merge_link(entity, decision.group)},
+            )
         if worker.dry_run:
             return run.entry(
                 "dry_run",
@@ -274,6 +285,8 @@ async def _merge_under_lock(worker: Worker, run: Run, decision: Decision) -> Aud
         await worker.audit.write(pending, durable=True)
         outcome = await _merge(worker, run, decision.group)
         pending.outcome = outcome
+        if outcome["status"] == "CONFLICT":
+            await worker.redis.set(conflict_key, fingerprint, ex=CONFLICT_MEMORY_TTL)
         pending.decision = {"SUCCESS": "merged", "CONFLICT": "conflict"}.get(
             outcome["status"], "error"
         )

@@ -7,6 +7,7 @@ audit. "Never merged" scenarios also assert that nothing was deleted.
 
 from __future__ import annotations
 
+from b24_dedupe.dedupe_queue import enqueue_event
 from tests.worker.conftest import Stack, StartStack
 
 
@@ -153,6 +154,12 @@ async def test_merge_answered_with_conflict(start_stack: StartStack) -> None:
     assert entry.decision == "conflict"
     assert entry.outcome == {"status": "CONFLICT", "link": f"/crm/contact/merge/?id={a},{b}"}
     assert set(entry.snapshots) == {str(a), str(b)}
+    # Looked at again (a scan) while unchanged: no second mergeBatch, the conflict is recalled
+    await enqueue_event(stack.redis, stack.keys, "CONTACT", b, debounce=0)
+    await stack.settle()
+    again = await stack.last_decision("CONTACT", b)
+    assert again.decision == "no_merge" and "unchanged since" in again.reason
+    assert stack.emulator.engine.stats.commands["crm.entity.mergebatch"] == 1
 
 
 async def test_dry_run_decides_and_records_but_never_merges(start_stack: StartStack) -> None:

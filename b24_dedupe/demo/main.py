@@ -1,0 +1,127 @@
+"""``b24-dedupe demo``: emulator, ingress and worker in one process, changes fed live.
+
+What a newcomer sees: the seeded portal's duplicates found and merged within a
+minute (a scan enqueues every record at start), traps left alone with the reason,
+and then live changes — new customers, the same customer entered again, someone
+else's phone — decided as they come. Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+import aiohttp
+import redis.asyncio as aioredis
+from pydantic import SecretStr
+
+from b24.client import client_from_settings
+from b24.emulator.config import EmulatorConfig
+from b24.emulator.server import running_emulator
+from b24_dedupe.demo.feeder import Feeder
+from b24_dedupe.demo.seed import build_seed
+from b24_dedupe.keys import Keys
+from b24_dedupe.logs import configure_from_settings
+from b24_dedupe.serve import running_service, until_stopped
+from b24_dedupe.settings import Settings, settings_or_exit
+from worker.scan import ENTITIES, scan
+
+log = logging.getLogger("b24_dedupe.demo")
+
+DEMO_SECRET = "demo-secret"
+DEMO_TOKEN = "demo-application-token"
+DEMO_PREFIX = "b24dd-demo:"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080, help="the ingress's port")
+    parser.add_argument("--emulator-port", type=int, default=8090)
+    parser.add_argument("--log-format", choices=("console", "json"), default="console")
+    parser.add_argument(
+        "--every", type=float, default=4.0, help="seconds between the demo user's changes (0: none)"
+    )
+
+
+async def _forget_previous_demo(redis: aioredis.Redis) -> None:
+    """The emulated portal starts anew each time; so does the demo's own Redis data."""
+    keys = [key async for key in redis.scan_iter(match=DEMO_PREFIX + "*", count=10_000)]
+    for start in range(0, len(keys), 1000):
+        await redis.delete(*keys[start : start + 1000])
+
+
+async def demo(settings: Settings, args: argparse.Namespace) -> None:
+    config = EmulatorConfig(
+        secret=DEMO_SECRET,
+        rps=2.0,
+        burst=50,
+        events_url=f"http://{args.host}:{args.port}/webhooks/bitrix24",
+        application_token=DEMO_TOKEN,
+    )
+    async with running_emulator(
+        config, host=args.host, port=args.emulator_port, seed=build_seed()
+    ) as emulator:
+        settings = settings.model_copy(
+            update={
+                "b24_webhook_url": SecretStr(emulator.webhook_url),
+                "b24_application_token": SecretStr(DEMO_TOKEN),
+                "redis_prefix": DEMO_PREFIX,
+                "b24_rps": 2.0,
+                "b24_burst": 50,
+            }
+        )
+        redis = aioredis.Redis.from_url(settings.redis_url)
+        await _forget_previous_demo(redis)
+        portal = emulator.engine.portal
+        log.info(
+            "demo portal ready",
+            extra={
+                "contacts": len(portal.records["CONTACT"]),
+                "leads": len(portal.records["LEAD"]),
+                "companies": len(portal.records["COMPANY"]),
+                "emulator": emulator.root,
+                "limits": "2 requests/s, burst 50",
+            },
+        )
+        async with running_service(settings, args.host, args.port), aiohttp.ClientSession() as http:
+            client = client_from_settings(settings, redis)
+            keys = Keys(settings.redis_prefix)
+            for entity in ENTITIES:
+                result, _ = await scan(client, redis, keys, entity, only_unprocessed=False)
+                log.info(
+                    "scan enqueued the seeded records",
+                    extra={"entity": entity, "enqueued": result.enqueued},
+                )
+            await client.close()
+            feeder_task = None
+            if args.every > 0:
+                feeder_task = asyncio.create_task(
+                    Feeder(http, emulator.webhook_url).run(args.every)
+                )
+            log.info(
+                "watch the decisions below; b24-dedupe audit lists them "
+                f"(REDIS_PREFIX={DEMO_PREFIX}); Ctrl-C stops"
+            )
+            try:
+                await until_stopped()
+            finally:
+                if feeder_task is not None:
+                    feeder_task.cancel()
+        await redis.aclose()
+
+
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    settings = settings_or_exit(parser)
+    settings = settings.model_copy(update={"log_format": args.log_format})
+    configure_from_settings(settings)
+    try:
+        asyncio.run(demo(settings, args))
+    except OSError as exc:
+        parser.error(
+            f"cannot start the demo: {exc.strerror or exc} (ports {args.port}, "
+            f"{args.emulator_port} free? Redis at REDIS_URL?)"
+        )
+    except KeyboardInterrupt:
+        pass
+    return 0

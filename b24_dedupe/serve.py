@@ -1,0 +1,89 @@
+"""The ingress and a worker in one process: ``make run`` against a real portal, and the demo.
+
+In production they run as separate processes (docker-compose.yml: ``web`` and
+``worker``, the latter scaled to N); one process is enough for a small portal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiohttp import web
+from arq.worker import Worker as ArqWorker
+
+from b24_dedupe.logs import configure_from_settings
+from b24_dedupe.settings import Settings, settings_or_exit
+from webhooks_in.app import create_app
+from worker.app import CONFIGURE_LOGGING, worker_options
+
+log = logging.getLogger("b24_dedupe.serve")
+
+
+@asynccontextmanager
+async def running_service(
+    settings: Settings, host: str, port: int, **worker_overrides: Any
+) -> AsyncIterator[ArqWorker]:
+    """Serve the ingress on ``host:port`` and run an arq worker, for the ``with`` block."""
+    runner = web.AppRunner(create_app(settings), access_log=None, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    options = worker_options(settings)
+    options["ctx"][CONFIGURE_LOGGING] = False  # the command configured logging already
+    options.update(handle_signals=False, **worker_overrides)
+    worker = ArqWorker(**options)
+    task = asyncio.create_task(worker.async_run())
+    log.info("service running", extra={"ingress": f"http://{host}:{port}/webhooks/bitrix24"})
+    try:
+        yield worker
+    finally:
+        await worker.close()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await runner.cleanup()
+
+
+async def until_stopped() -> None:
+    """Wait for SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def serve(settings: Settings, host: str, port: int) -> None:
+    async with running_service(settings, host, port):
+        await until_stopped()
+        log.info("stopping")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="address of the ingress (default: WEB_HOST)")
+    parser.add_argument("--port", type=int, help="port of the ingress (default: WEB_PORT)")
+
+
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    settings = settings_or_exit(parser)
+    if settings.b24_webhook_url is None or not settings.application_tokens():
+        parser.error(
+            "set B24_WEBHOOK_URL (the inbound webhook with the crm scope) and "
+            "B24_APPLICATION_TOKEN (the outbound webhook's token); without a portal, "
+            "try `b24-dedupe demo`"
+        )
+    configure_from_settings(settings)
+    host = args.host or settings.web_host
+    port = args.port if args.port is not None else settings.web_port
+    try:
+        asyncio.run(serve(settings, host, port))
+    except OSError as exc:
+        parser.error(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    return 0
