@@ -36,9 +36,15 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# Until the service exists, `make run` serves the emulator alone.
+# With a portal configured (B24_WEBHOOK_URL and B24_APPLICATION_TOKEN, in the
+# environment or .env) the real service; without one, the demo against the emulator.
 run: venv redis
-	$(BIN)/b24-dedupe emulator --host 127.0.0.1 --port 8090 --secret demo-secret
+	@export REDIS_URL=$${REDIS_URL:-$(LOCAL_REDIS_URL)}; \
+	if [ -n "$$B24_WEBHOOK_URL" ] || grep -qs '^B24_WEBHOOK_URL=.' .env; then \
+		exec $(BIN)/b24-dedupe serve; \
+	else \
+		exec $(BIN)/b24-dedupe demo; \
+	fi
 
 soak: venv redis
 	REDIS_URL=$${REDIS_URL:-$(LOCAL_REDIS_URL)} $(BIN)/pytest -q -m soak
