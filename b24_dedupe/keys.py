@@ -52,6 +52,11 @@ class Keys:
         """Sorted set of audit ids by time."""
         return f"{self.prefix}audit-index"
 
+    @property
+    def audit_pending(self) -> str:
+        """Sorted set of merge audit ids written before mergeBatch and not yet completed."""
+        return f"{self.prefix}audit-pending"
+
     def lock(self, value: str) -> str:
         """Held while a merge involving a normalised value (``PHONE:+7999…``) is under way."""
         return f"{self.prefix}lock:{value}"

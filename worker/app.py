@@ -20,7 +20,7 @@ from b24_dedupe.logs import configure_from_settings
 from b24_dedupe.settings import Settings
 from worker.audit import AuditLog
 from worker.communications import EvidenceRules
-from worker.dedupe import Worker
+from worker.dedupe import Worker, reconcile_interrupted
 from worker.jobs import SETTINGS, WORKER, dedupe_record
 from worker.not_duplicates import NotDuplicates
 from worker.policy import Policy
@@ -77,6 +77,7 @@ async def recovery_scan(ctx: dict[str, Any]) -> str:
     )
     if not got:
         return "not due"
+    await reconcile_interrupted(worker, older_than=settings.job_timeout_seconds)
     results = await scan_recent(worker.client, redis, worker.keys, settings.debounce_seconds)
     return ", ".join(f"{e}: {r.enqueued} enqueued" for e, r in results.items()) or "watermarks set"
 

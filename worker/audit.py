@@ -83,7 +83,16 @@ class AuditLog:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(self.keys.audit(entry.id), body)
             pipe.zadd(self.keys.audit_index, {entry.id: entry.at})
+            if entry.decision == "pending":
+                pipe.zadd(self.keys.audit_pending, {entry.id: entry.at})
+            else:
+                pipe.zrem(self.keys.audit_pending, entry.id)
             await pipe.execute()
+
+    async def pending_before(self, moment: float) -> list[AuditEntry]:
+        """Merges begun before ``moment`` whose outcome was never written (a worker died)."""
+        ids = await self.redis.zrangebyscore(self.keys.audit_pending, "-inf", moment)
+        return [e for e in [await self.get(i.decode()) for i in ids] if e is not None]
 
     def _journal(self, body: str) -> None:
         assert self.journal_dir is not None

@@ -19,6 +19,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from b24.client import Bitrix24Client, MethodError, NotFound, OutcomeUnknown
+from b24_dedupe.dedupe_queue import enqueue_event
 from b24_dedupe.keys import Keys
 from worker.audit import AuditEntry, AuditLog, merge_link
 from worker.communications import PHONE, Communication, EvidenceRules, communications, evidence
@@ -368,3 +369,52 @@ def _log(entry: AuditEntry, run: Run) -> None:
             "duration": entry.duration,
         },
     )
+
+
+async def reconcile_interrupted(worker: Worker, older_than: float) -> list[AuditEntry]:
+    """Complete merge entries left ``pending`` by a worker that died mid-merge.
+
+    The group is re-read: survivor present and the others gone means the merge
+    happened; all present means it did not; anything else is recorded as partial for
+    an administrator. Nothing is sent again from here: a new job decides afresh.
+    """
+    completed = []
+    for entry in await worker.audit.pending_before(time.time() - older_than):
+        run = Run(entry.entity, entry.entity_id)
+        remaining = await _get_many(worker, run, entry.entity, entry.group)
+        survivor, others = entry.group[0], entry.group[1:]
+        if survivor in remaining and not any(o in remaining for o in others):
+            entry.decision = "merged"
+            entry.outcome = {
+                "status": "SUCCESS",
+                "deleted": others,
+                "verified": "interrupted; re-read",
+            }
+        elif all(i in remaining for i in entry.group):
+            entry.decision = "no_merge"
+            entry.outcome = {"status": "NOT_SENT", "verified": "interrupted; re-read"}
+            await enqueue_again(worker, entry.entity, entry.entity_id)
+        else:
+            entry.decision = "error"
+            entry.outcome = {
+                "status": "PARTIAL",
+                "remaining": sorted(remaining),
+                "link": merge_link(entry.entity, sorted(remaining)),
+                "verified": "interrupted; re-read",
+            }
+        await worker.audit.write(entry)
+        log.warning(
+            "interrupted merge reconciled",
+            extra={
+                "audit_id": entry.id,
+                "entity": entry.entity,
+                "group": entry.group,
+                "outcome": entry.outcome["status"],
+            },
+        )
+        completed.append(entry)
+    return completed
+
+
+async def enqueue_again(worker: Worker, entity: str, entity_id: int) -> None:
+    await enqueue_event(worker.redis, worker.keys, entity, entity_id, debounce=0.0)
