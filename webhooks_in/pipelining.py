@@ -22,6 +22,7 @@ class AutoPipeline:
         self.redis = redis
         self._queue: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self.batches = 0  # pipelines sent (batches / commands: how much was shared)
 
     async def execute(self, *args: Any) -> Any:
         """Run one command; its reply, or its error raised here."""
@@ -34,6 +35,7 @@ class AutoPipeline:
 
     def _flush(self) -> None:
         batch, self._queue = self._queue, []
+        self.batches += 1
         task = asyncio.get_running_loop().create_task(self._send(batch))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
