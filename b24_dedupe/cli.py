@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from b24.emulator import cli as emulator_cli
 from b24_dedupe import serve
+from b24_dedupe.admin import doctor, enums, fields, restore
 from b24_dedupe.demo import main as demo_main
 from webhooks_in import main as ingress_main
 from worker import cli as worker_cli
@@ -36,6 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     ingress_main.add_arguments(web)
     web.set_defaults(run=lambda args: ingress_main.run(web, args))
     worker_cli.register(commands)
+    doctor.register(commands)
+    fields.register(commands)
+    enums.register(commands)
+    restore.register(commands)
     serve_parser = commands.add_parser(
         "serve",
         help="ingress and worker in one process (a small portal, `make run`)",
