@@ -68,8 +68,10 @@ def refused(parser: argparse.ArgumentParser, portal: str, exc: AuthError) -> NoR
 def run_with_portal(parser: argparse.ArgumentParser, settings: Settings, work: PortalWork) -> int:
     """Run ``work`` with a Redis connection and a client of the portal; its exit code."""
     webhook = webhook_or_exit(parser, settings)
-    # The client logs refusals and retries; show them briefly, with secrets cut out.
-    configure("WARNING", "console", secrets=settings_secrets(settings))
+    # The command says itself what went wrong; the client's own log lines (refusals,
+    # retries) appear with LOG_LEVEL=DEBUG only, secrets cut out.
+    level = "DEBUG" if settings.log_level == "DEBUG" else "CRITICAL"
+    configure(level, "console", secrets=settings_secrets(settings))
 
     async def main() -> int:
         redis = aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=10)
