@@ -213,7 +213,8 @@ async def _process(worker: Worker, run: Run) -> AuditEntry:
     decision = await _decide(worker, run, record, candidates, usable)
     if not decision.merge:
         return run.entry("no_merge", decision.reason)
-    return await _merge_under_lock(worker, run, decision)
+    group_records = [record, *(candidates[i] for i in decision.group if i in candidates)]
+    return await _merge_under_lock(worker, run, decision, group_records)
 
 
 async def _decide(
@@ -238,10 +239,16 @@ async def _decide(
     return decision
 
 
-async def _merge_under_lock(worker: Worker, run: Run, decision: Decision) -> AuditEntry:
+async def _merge_under_lock(
+    worker: Worker, run: Run, decision: Decision, group_records: list[dict[str, Any]]
+) -> AuditEntry:
+    """Lock the values of the group as read, re-read it under the lock, decide again, merge.
+
+    Another merge that touches any of these values holds one of the locks; one that
+    changed the records before we locked is seen by the re-read.
+    """
     entity = run.entity
-    first_read = await _get_many(worker, run, entity, decision.group)
-    values = {str(c) for r in first_read.values() for c in communications(r, worker.rules)}
+    values = {str(c) for r in group_records for c in communications(r, worker.rules)}
     lock = ValueLock(worker.redis, worker.keys, values, LOCK_TTL_SECONDS)
     if not await lock.acquire():
         raise LockBusy(f"{entity} {run.entity_id}: values locked by another merge")
@@ -251,6 +258,10 @@ async def _merge_under_lock(worker: Worker, run: Run, decision: Decision) -> Aud
         record = fresh.get(run.entity_id)
         if record is None:
             return run.entry("gone", "merged or deleted by someone else meanwhile")
+        fresh_values = {str(c) for r in fresh.values() for c in communications(r, worker.rules)}
+        if not fresh_values <= values:
+            # Changed between reading and locking: its new values are not ours yet.
+            raise LockBusy(f"{entity} {run.entity_id}: group changed before the lock")
         others = {i: r for i, r in fresh.items() if i != run.entity_id}
         usable, _ = evidence(record, worker.rules)
         decision = await _decide(worker, run, record, others, usable)
