@@ -57,6 +57,11 @@ class Keys:
         """Sorted set of merge audit ids written before mergeBatch and not yet completed."""
         return f"{self.prefix}audit-pending"
 
+    @property
+    def metrics(self) -> str:
+        """Hash of the workers' counters (worker.metrics), shared by every worker process."""
+        return f"{self.prefix}metrics"
+
     def lock(self, value: str) -> str:
         """Held while a merge involving a normalised value (``PHONE:+7999…``) is under way."""
         return f"{self.prefix}lock:{value}"

@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from b24.client import Bitrix24Client, MethodError, NotFound, OutcomeUnknown
 from b24_dedupe.dedupe_queue import enqueue_event
 from b24_dedupe.keys import Keys
+from worker import metrics
 from worker.audit import AuditEntry, AuditLog, merge_link
 from worker.communications import PHONE, Communication, EvidenceRules, communications, evidence
 from worker.locks import ValueLock
@@ -172,6 +173,7 @@ async def process(worker: Worker, entity: str, entity_id: int) -> AuditEntry:
     run = Run(entity, entity_id)
     entry = await _process(worker, run)
     await worker.audit.write(entry)
+    await metrics.record(worker.redis, worker.keys, entry)
     _log(entry, run)
     return entry
 

@@ -1,0 +1,31 @@
+"""The workers' counters, summed in Redis and rendered as Prometheus text."""
+
+from __future__ import annotations
+
+from tests.worker.conftest import StartStack
+from worker.metrics import reason_label, render
+
+
+def test_reason_labels_drop_ids_and_values() -> None:
+    assert (
+        reason_label("candidates 12 and 34 differ in NAME") == "candidates N and N differ in NAME"
+    )
+    assert reason_label("identity differs: NAME") == "identity differs"
+
+
+async def test_decisions_are_counted_across_jobs(start_stack: StartStack) -> None:
+    stack = await start_stack()
+    await stack.add("CONTACT", NAME="M", PHONE=["+7 903 800-00-01"])
+    await stack.settle()
+    await stack.add("CONTACT", NAME="M", PHONE=["8 903 800 00 01"])
+    await stack.add("CONTACT", NAME="Alone")
+    await stack.settle()
+    text = await render(stack.redis, stack.keys)
+    assert 'b24dd_worker_jobs_total{decision="merged"} 1' in text
+    assert 'b24dd_worker_merges_total{outcome="SUCCESS"} 1' in text
+    assert (
+        'b24dd_worker_no_merge_total{reason="no phone or e-mail that can identify anyone"} 1'
+        in text
+    )
+    assert "b24dd_queue_depth 0" in text
+    assert "# TYPE b24dd_worker_jobs_total counter" in text
