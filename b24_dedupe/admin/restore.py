@@ -184,7 +184,9 @@ async def restore(
     survivor = entry.survivor if entry.survivor is not None else entry.entity_id
     earlier = await earlier_restore(audit, entry)
     if earlier is not None and not force:
-        made = earlier.outcome.get("created") or {}
+        made = ", ".join(
+            f"{name} {old} -> {new}" for old, new in (earlier.outcome.get("created") or {}).items()
+        )
         raise Refusal(
             f"merge {entry.id} was restored already on "
             f"{datetime.fromtimestamp(earlier.at).isoformat(timespec='seconds')} "
@@ -245,10 +247,11 @@ async def restore(
     record.outcome.update(status=status, created=created)
     await audit.write(record, durable=True)
     if created:
+        new_ids = [str(i) for i in created.values()]
         print(
             f"marked as not duplicates of each other: {name} {survivor} (the survivor) and "
-            f"{', '.join(str(i) for i in created.values())}; "
-            f"`b24-dedupe not-duplicates remove {name} {survivor} ID` undoes it"
+            f"{', '.join(new_ids)}; `b24-dedupe not-duplicates remove {name} {survivor} "
+            f"{new_ids[0] if len(new_ids) == 1 else 'ID'}` undoes it"
         )
         print(
             f"{name} {survivor} keeps the phones, e-mails and fields the merge gave it; "
