@@ -32,6 +32,7 @@ SECRET_FIELD = re.compile(
 )
 # The inbound webhook URL carries its secret as a path segment (facts.md).
 _WEBHOOK_SECRET = re.compile(r"(/rest/\d+/)[^/\s?#\"']+")
+_PLAIN_RECORD_SIZE = len(logging.LogRecord("", 0, "", 0, "", None, None).__dict__)
 _RESERVED = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
     | {"message", "asctime", "taskName"}
@@ -44,6 +45,10 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         # Longest first, so that a secret containing another is cut whole.
         self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        # One search tells whether a text needs any work (most do not).
+        self._suspect = re.compile(
+            "|".join([*(re.escape(secret) for secret in self.secrets), "/rest/"])
+        )
         self._secret_keys: dict[str, bool] = {}  # field names repeat: decide each once
 
     def is_secret_field(self, name: str) -> bool:
@@ -55,6 +60,8 @@ class Redactor:
         return known
 
     def text(self, text: str) -> str:
+        if self._suspect.search(text) is None:
+            return text
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
@@ -63,7 +70,10 @@ class Redactor:
         return text
 
     def value(self, value: Any) -> Any:
-        if value is None or type(value) in (int, float, bool):
+        kind = type(value)
+        if kind is str:
+            return self.text(value)
+        if value is None or kind is int or kind is float or kind is bool:
             return value
         if isinstance(value, str):
             return self.text(value)
@@ -100,9 +110,12 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": redactor.text(record.getMessage()),
         }
-        for key, value in record.__dict__.items():
-            if key not in _RESERVED and key not in entry:
-                entry[key] = REDACTED if redactor.is_secret_field(key) else redactor.value(value)
+        attributes = record.__dict__
+        if len(attributes) > _PLAIN_RECORD_SIZE:  # extras were given
+            for key, value in attributes.items():
+                if key not in _RESERVED and key not in entry:
+                    secret = redactor.is_secret_field(key)
+                    entry[key] = REDACTED if secret else redactor.value(value)
         if record.exc_info:
             entry["exc"] = redactor.text(self.formatException(record.exc_info))
         elif record.stack_info:

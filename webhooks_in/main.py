@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 
@@ -23,6 +24,10 @@ async def serve(settings: Settings, host: str, port: int) -> None:
     """Run the ingress on ``host:port``; raises OSError when it cannot listen there."""
     runner = web.AppRunner(create_app(settings), access_log=None, handle_signals=False)
     await runner.setup()
+    # What start-up built lives as long as the process: keep it out of the collector's
+    # full passes, which otherwise walk it all (~25 ms, straight into the p99 latency).
+    gc.collect()
+    gc.freeze()
     try:
         await web.TCPSite(runner, host, port).start()
         log.info(
