@@ -39,30 +39,33 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6391/0")
 
 # -- the worker process ------------------------------------------------------------
 async def dedupe_contact(client: Bitrix24Client, contact_id: int, counts: Counter[str]) -> None:
-    counts["calls"] += 1
+    async def call(method: str, params: dict[str, Any]) -> Any:
+        try:
+            return await client.call(method, params)
+        finally:
+            counts["calls"] += 1  # counted when answered, like the emulator's requests
+
     try:
-        record = await client.call("crm.contact.get", {"id": contact_id})
+        record = await call("crm.contact.get", {"id": contact_id})
     except NotFound:
         counts["gone"] += 1  # merged away by an earlier merge
         return
     phones = [item["VALUE"] for item in record.get("PHONE") or []][:20]
     if not phones:
         return
-    counts["calls"] += 1
-    found = await client.call(
+    found = await call(
         "crm.duplicate.findbycomm", {"type": "PHONE", "values": phones, "entity_type": "CONTACT"}
     )
     others = [int(i) for i in (found or {}).get("CONTACT", []) if int(i) != contact_id]
     if others:
-        counts["calls"] += 1
         params = {"entityTypeId": 3, "entityIds": [contact_id, *sorted(others)]}
-        merged = await client.call("crm.entity.mergeBatch", {"params": params})
+        merged = await call("crm.entity.mergeBatch", {"params": params})
         counts["merges_" + str(merged.get("STATUS", "?")).lower()] += 1
 
 
 async def worker(args: argparse.Namespace) -> dict[str, Any]:
     redis = aioredis.from_url(REDIS_URL)
-    config = ClientConfig(rps=args.rps, burst=args.burst)
+    config = ClientConfig(rps=args.rps, burst=args.burst, max_batch_commands=args.max_batch)
     queue: asyncio.Queue[int] = asyncio.Queue()
     for contact_id in range(1, args.records + 1):
         if contact_id % args.processes == args.index:
@@ -148,6 +151,7 @@ async def scenario(args: argparse.Namespace, processes: int) -> dict[str, Any]:
             "--processes", str(processes), "--records", str(args.records),
             "--coroutines", str(args.coroutines), "--seconds", str(args.seconds),
             "--warmup", str(args.warmup), "--rps", str(args.rps), "--burst", str(args.burst),
+            "--max-batch", str(args.max_batch),
         ]  # fmt: skip
         children = [
             await asyncio.create_subprocess_exec(
@@ -198,7 +202,9 @@ async def scenario(args: argparse.Namespace, processes: int) -> dict[str, Any]:
         "steady_seconds": round(wall - args.warmup, 2),
         "wall_seconds": round(max(r["wall"] for r in reports), 2),
         "query_limit_refusals": final["refusals"].get("QUERY_LIMIT_EXCEEDED", 0),
-        "other_refusals": {k: v for k, v in final["refusals"].items() if k != "QUERY_LIMIT_EXCEEDED"},
+        "other_refusals": {
+            k: v for k, v in final["refusals"].items() if k != "QUERY_LIMIT_EXCEEDED"
+        },
         "peak_bucket_level": round(peak[0], 2),
         "client_errors": dict(errors),
     }
@@ -225,15 +231,16 @@ ROWS = [
 async def conduct(args: argparse.Namespace) -> None:
     results = [await scenario(args, processes) for processes in args.scenarios]
     print(f"client throughput: emulator at {args.rps:g} rps, burst {args.burst}; "
-          f"{args.coroutines} coroutines a process; {args.records} contacts, "
+          f"{args.coroutines} coroutines a process; batches of at most {args.max_batch}; "
+          f"{args.records} contacts, "
           f"{args.duplicate_share:.0%} of the second half duplicates; "
           f"runs of at most {args.seconds:g} s, warm-up {args.warmup:g} s")  # fmt: skip
     heads = [f"{r['processes']} process(es)" for r in results]
     print(f"{'':38}" + "".join(f"{head:>18}" for head in heads))
     for key, label in ROWS:
-        print(f"{label:38}" + "".join(f"{str(r[key]):>18}" for r in results))
+        print(f"{label:38}" + "".join(f"{r[key]!s:>18}" for r in results))
     print(json.dumps({"benchmark": "client_throughput", "rps": args.rps, "burst": args.burst,
-                      "scenarios": results}))  # fmt: skip
+                      "max_batch": args.max_batch, "scenarios": results}))  # fmt: skip
 
 
 def main() -> None:
@@ -245,6 +252,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=10.0)
     parser.add_argument("--rps", type=float, default=2.0)
     parser.add_argument("--burst", type=int, default=50)
+    parser.add_argument(
+        "--max-batch", type=int, default=50, help="commands a request (1: no batching)"
+    )
     parser.add_argument("--scenarios", type=int, nargs="+", default=[1, 2],
                         help="worker processes of each scenario")  # fmt: skip
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

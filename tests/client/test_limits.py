@@ -178,13 +178,20 @@ FINDBYCOMM = "crm.duplicate.findbycomm"
 PHONE = {"type": "PHONE", "values": ["+79991234567"]}
 
 
+async def portal_with_budget(
+    start_emulator: StartEmulator, *, limit: float, window: float
+) -> RunningEmulator:
+    """One contact with a phone; an operating budget of ``limit`` s in ``window`` s."""
+    return await start_emulator(
+        seed={"contacts": [contact("A", "+79991234567")]},
+        rps=1000.0, burst=1000, operating_limit=limit, operating_window=window,
+    )  # fmt: skip
+
+
 async def test_a_method_past_its_operating_limit_pauses_alone(
     start_emulator: StartEmulator, make_client: MakeClient, http: aiohttp.ClientSession
 ) -> None:
-    emulator = await start_emulator(
-        seed={"contacts": [contact("A", "+79991234567")]},
-        rps=1000.0, burst=1000, operating_limit=1.0, operating_window=4.0,
-    )  # fmt: skip
+    emulator = await portal_with_budget(start_emulator, limit=1.0, window=4.0)
     impatient = make_client(emulator, operating_limit=1.0, operating_max_wait=0.0)
     assert await impatient.call(FINDBYCOMM, PHONE) == {"CONTACT": [1]}
     await control(http, emulator, "operating", {"method": FINDBYCOMM, "seconds": 5.0})
@@ -221,10 +228,7 @@ async def test_a_method_past_its_operating_limit_pauses_alone(
 async def test_a_method_near_its_budget_is_slowed(
     start_emulator: StartEmulator, make_client: MakeClient, http: aiohttp.ClientSession
 ) -> None:
-    emulator = await start_emulator(
-        seed={"contacts": [contact("A", "+79991234567")]},
-        rps=1000.0, burst=1000, operating_limit=10.0, operating_window=600.0,
-    )  # fmt: skip
+    emulator = await portal_with_budget(start_emulator, limit=10.0, window=600.0)
     client = make_client(emulator, operating_limit=10.0, operating_max_wait=0.0)
     await control(http, emulator, "operating", {"method": FINDBYCOMM, "seconds": 9.0})
 
