@@ -44,7 +44,7 @@ def create_app(settings: Settings) -> web.Application:
             retry_on_error=[RedisConnectionError],
         )
         app[REDIS] = client
-        app[PIPELINE] = pipeline = AutoPipeline(client)
+        app[PIPELINE] = pipeline = AutoPipeline(settings.redis_url, timeout=REDIS_TIMEOUT_SECONDS)
         yield
         await pipeline.close()
         await client.aclose()

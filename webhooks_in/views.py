@@ -149,10 +149,10 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready: Redis answers a PING, so events can be accepted."""
+    """Ready: Redis answers a PING on the connection that stores the events."""
     try:
         async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-            await request.app[REDIS].ping()
+            await request.app[PIPELINE].execute("PING")
     except (RedisError, OSError, TimeoutError) as exc:
         log.warning("not ready: Redis does not answer", extra={"reason": type(exc).__name__})
         return web.json_response({"status": "unavailable", "redis": "down"}, status=503)

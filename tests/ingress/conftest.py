@@ -135,7 +135,8 @@ async def queued_jobs(redis: aioredis.Redis, keys: Keys) -> list[dict[str, Any]]
 
 
 async def namespace_keys(redis: aioredis.Redis, keys: Keys) -> list[str]:
-    return sorted([k.decode() async for k in redis.scan_iter(match=keys.prefix + "*")])
+    found = redis.scan_iter(match=keys.prefix + "*", count=1000)
+    return sorted([key.decode() async for key in found])
 
 
 # -- a real arq worker ---------------------------------------------------------------
