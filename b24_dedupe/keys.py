@@ -62,6 +62,16 @@ class Keys:
         """Hash of the workers' counters (worker.metrics), shared by every worker process."""
         return f"{self.prefix}metrics"
 
+    @property
+    def worker_health(self) -> str:
+        """arq's health-check key of the workers (all workers write the same one)."""
+        return f"{self.prefix}worker-health"
+
+    @property
+    def scan_last_run(self) -> str:
+        """Set for SCAN_INTERVAL_SECONDS when the recovery scan has run."""
+        return f"{self.prefix}scan-last-run"
+
     def lock(self, value: str) -> str:
         """Held while a merge involving a normalised value (``PHONE:+7999…``) is under way."""
         return f"{self.prefix}lock:{value}"

@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
 
+    @field_validator("b24_webhook_url", "b24_application_token", "audit_journal_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """``B24_WEBHOOK_URL=`` (as compose files write it) means not set, not an empty URL."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("redis_prefix")
     @classmethod
     def _prefix_ends_with_colon(cls, value: str) -> str:

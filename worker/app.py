@@ -29,7 +29,6 @@ from worker.scan import scan_recent
 # Deferrals for rate limits do not count as tries (worker.jobs keeps its own count of
 # faults), so arq's own budget only stops a job that loops for another reason.
 ARQ_MAX_TRIES = 10_000
-SCAN_LAST_RUN = "scan-last-run"
 CONFIGURE_LOGGING = "configure_logging"
 
 
@@ -71,7 +70,7 @@ async def recovery_scan(ctx: dict[str, Any]) -> str:
     worker: Worker = ctx[WORKER]
     settings: Settings = ctx[SETTINGS]
     redis = worker.redis
-    last_key = worker.keys.prefix + SCAN_LAST_RUN
+    last_key = worker.keys.scan_last_run
     got = await redis.set(
         last_key, str(time.time()), nx=True, ex=max(1, int(settings.scan_interval_seconds))
     )
@@ -104,7 +103,7 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         "job_timeout": settings.job_timeout_seconds,
         "keep_result": 0,
         "max_tries": ARQ_MAX_TRIES,
-        "health_check_key": keys.prefix + "worker-health",
+        "health_check_key": keys.worker_health,
         "ctx": {SETTINGS: settings},
     }
 

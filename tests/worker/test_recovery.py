@@ -12,7 +12,7 @@ async def test_changes_without_events_are_found_by_the_scan(start_stack: StartSt
     stack = await start_stack(seed=seed, scan_interval_seconds=10)
     ctx = stack.arq.ctx
     assert await recovery_scan(ctx) == "watermarks set"  # first pass: from now on
-    await stack.redis.delete(stack.keys.prefix + "scan-last-run")
+    await stack.redis.delete(stack.keys.scan_last_run)
     async with stack.http.post(
         stack.emulator.root + "/_emulator/events", json={"enabled": False}
     ) as response:
