@@ -147,3 +147,23 @@ async def test_bad_configuration_is_exit_2(redis_namespace: str) -> None:
     env = {**environment(redis_namespace), "MAX_GROUP_SIZE": "one", "MERGE_MODE": "sometimes"}
     code, _, err = await run_cli("audit", env=env)
     assert code == 2 and "MAX_GROUP_SIZE" in err and "MERGE_MODE" in err
+
+
+async def test_arq_own_command_runs_worker_worker_settings(
+    portal: RunningEmulator, redis_namespace: str, redis_client: aioredis.Redis
+) -> None:
+    env = environment(redis_namespace, portal)
+    code, _, err = await run_cli("scan", "--entity", "contact", env=env)
+    assert code == 0, err
+    arq = os.path.join(os.path.dirname(sys.executable), "arq")
+    process = await asyncio.create_subprocess_exec(
+        arq,
+        "worker.WorkerSettings",
+        "--burst",
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, stderr.decode()[-2000:]
+    assert set(portal.engine.portal.records["CONTACT"]) == {1, 3}
