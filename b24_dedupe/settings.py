@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     )
     b24_rps: float = Field(2.0, description="portal request rate (Enterprise: 5)")
     b24_burst: int = Field(50, description="portal burst (Enterprise: 250)")
+    # Automatic batching (b24.client.batching): most commands packed into one request.
+    # 1 switches batching off: each call is its own plain request (the naive way, for
+    # benchmarks and for diagnosing a portal).
+    b24_batch_commands: int = Field(
+        50, ge=1, le=50, description="most commands in one batch request; 1 = no batching"
+    )
 
     # -- Ingress ----------------------------------------------------------------
     web_host: str = "0.0.0.0"

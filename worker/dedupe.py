@@ -173,7 +173,7 @@ async def process(worker: Worker, entity: str, entity_id: int) -> AuditEntry:
     run = Run(entity, entity_id)
     entry = await _process(worker, run)
     await worker.audit.write(entry)
-    await metrics.record(worker.redis, worker.keys, entry)
+    await metrics.record(worker.redis, worker.keys, entry, worker.client.stats.take())
     _log(entry, run)
     return entry
 

@@ -13,6 +13,7 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
+from b24.client.client import ClientStats
 from b24_dedupe.keys import Keys
 from worker.audit import AuditEntry
 
@@ -22,6 +23,10 @@ HELP = {
     "b24dd_worker_no_merge_total": "Records left alone, by reason.",
     "b24dd_worker_bitrix24_commands_total": "Bitrix24 commands spent by jobs.",
     "b24dd_worker_job_seconds_total": "Time spent in jobs.",
+    "b24dd_bitrix24_requests_total": "HTTP requests sent to Bitrix24 by the workers.",
+    "b24dd_bitrix24_request_commands_total": "Commands those requests carried (batching).",
+    "b24dd_bitrix24_refusals_total": "Requests Bitrix24 refused or that failed, by code.",
+    "b24dd_limiter_wait_seconds_total": "Time workers waited for the shared rate limiter.",
 }
 _DIGITS = re.compile(r"\d+")
 
@@ -36,9 +41,22 @@ def _field(name: str, **labels: str) -> str:
     return "|".join([name, *(f"{k}={v}" for k, v in sorted(labels.items()))])
 
 
-async def record(redis: Redis, keys: Keys, entry: AuditEntry) -> None:
-    """Count one finished decision (one round trip)."""
+async def record(
+    redis: Redis, keys: Keys, entry: AuditEntry, client: ClientStats | None = None
+) -> None:
+    """Count one finished decision, and what the client sent since the last count
+    (one round trip)."""
     async with redis.pipeline(transaction=False) as pipe:
+        if client is not None:
+            pipe.hincrby(keys.metrics, "b24dd_bitrix24_requests_total", client.requests)
+            pipe.hincrby(keys.metrics, "b24dd_bitrix24_request_commands_total", client.commands)
+            pipe.hincrbyfloat(
+                keys.metrics, "b24dd_limiter_wait_seconds_total", client.limiter_wait_seconds
+            )
+            for code, count in client.refusals.items():
+                pipe.hincrby(
+                    keys.metrics, _field("b24dd_bitrix24_refusals_total", code=code), count
+                )
         pipe.hincrby(keys.metrics, _field("b24dd_worker_jobs_total", decision=entry.decision), 1)
         if entry.outcome.get("status") in ("SUCCESS", "CONFLICT", "ERROR", "PARTIAL"):
             status = str(entry.outcome["status"])

@@ -21,6 +21,7 @@ import copy
 import logging
 import random
 from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal
 
@@ -53,6 +54,33 @@ log = logging.getLogger("b24.client")
 Outcome = Answer | B24Error
 Verdict = Literal["done", "again", "later", "waits"]
 BatchCommand = Command | tuple[str, Mapping[str, Any]] | str
+
+
+_REFUSAL_CODES: dict[type[B24Error], str] = {
+    RateLimited: "QUERY_LIMIT_EXCEEDED",
+    OperatingLimit: "OPERATION_TIME_LIMIT",
+    Overloaded: "OVERLOAD_LIMIT",
+    TransientError: "TRANSIENT",
+}
+
+
+@dataclass
+class ClientStats:
+    """What this process's client sent: for metrics (:meth:`take` hands over and resets)."""
+
+    requests: int = 0
+    commands: int = 0
+    limiter_wait_seconds: float = 0.0
+    refusals: dict[str, int] = field(default_factory=dict)
+
+    def take(self) -> ClientStats:
+        taken = ClientStats(
+            self.requests, self.commands, self.limiter_wait_seconds, dict(self.refusals)
+        )
+        self.requests = self.commands = 0
+        self.limiter_wait_seconds = 0.0
+        self.refusals.clear()
+        return taken
 
 
 class Bitrix24Client:
@@ -105,9 +133,10 @@ class Bitrix24Client:
             max_commands=config.max_batch_commands,
             per_request={method_key(m): n for m, n in config.per_request.items()},
         )
+        self.stats = ClientStats()
         self._batcher = Batcher(
             policy,
-            acquire=self.limiter.acquire,
+            acquire=self._acquire_counted,
             send=self._send,
             window=config.batch_window,
             max_in_flight=config.max_in_flight,
@@ -205,8 +234,15 @@ class Bitrix24Client:
         self._batcher.submit(call)
         return await call.future
 
+    async def _acquire_counted(self) -> float:
+        waited = await self.limiter.acquire()
+        self.stats.limiter_wait_seconds += waited
+        return waited
+
     async def _send(self, calls: list[PendingCall]) -> None:
         """Send ``calls`` in one request (the batcher's ``send``) and settle each."""
+        self.stats.requests += 1
+        self.stats.commands += len(calls)
         if len(calls) == 1:
             command = calls[0].command
             outcome = await self._request(command.method, command.params)
@@ -223,6 +259,11 @@ class Bitrix24Client:
                 outcomes = {keyed[key]: result for key, result in per_key.items()}
             else:
                 outcomes = {call: outcome for call in calls}
+        if isinstance(outcome, B24Error):
+            code = _REFUSAL_CODES.get(type(outcome)) or str(
+                getattr(outcome, "code", "") or type(outcome).__name__
+            )
+            self.stats.refusals[code] = self.stats.refusals.get(code, 0) + 1
         if isinstance(outcome, RateLimited):
             try:
                 await self.limiter.refused()
@@ -351,7 +392,11 @@ def client_from_settings(settings: Settings, redis: aioredis.Redis) -> Bitrix24C
     """The client of the service's portal, as the settings describe it."""
     if settings.b24_webhook_url is None:
         raise ValueError("B24_WEBHOOK_URL is not set")
-    config = ClientConfig(rps=settings.b24_rps, burst=settings.b24_burst)
+    config = ClientConfig(
+        rps=settings.b24_rps,
+        burst=settings.b24_burst,
+        max_batch_commands=settings.b24_batch_commands,
+    )
     return Bitrix24Client(
         settings.b24_webhook_url, redis, Keys(settings.redis_prefix), config=config
     )

@@ -28,4 +28,7 @@ async def test_decisions_are_counted_across_jobs(start_stack: StartStack) -> Non
         in text
     )
     assert "b24dd_queue_depth 0" in text
+    sent = stack.emulator.engine.stats.http_requests - 3  # the test's own three adds
+    assert f"b24dd_bitrix24_requests_total {sent}" in text
+    assert "b24dd_limiter_wait_seconds_total" in text
     assert "# TYPE b24dd_worker_jobs_total counter" in text
