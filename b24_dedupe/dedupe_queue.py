@@ -38,7 +38,7 @@ import hashlib
 import os
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeAlias, cast
+from typing import Any, Protocol, TypeAlias, cast
 
 from arq.constants import expires_extra_ms, in_progress_key_prefix, job_key_prefix
 from arq.jobs import serialize_job
@@ -49,6 +49,14 @@ from b24_dedupe.keys import DEDUPE_JOB, Keys
 
 # Sends one command, returns its reply: ``Redis.execute_command`` or an auto-pipeline's.
 Execute: TypeAlias = Callable[..., Awaitable[Any]]
+
+
+class CommandSender(Protocol):
+    """Anything that sends one Redis command: ``redis.asyncio.Redis``, or the ingress's
+    ``AutoPipeline``, which shares round trips between concurrent events."""
+
+    def execute_command(self, *args: Any) -> Awaitable[Any]: ...
+
 
 # How long a DELETE event is remembered: longer than any job waits in the queue.
 DELETED_TTL_SECONDS = 86_400
@@ -150,7 +158,7 @@ return 1
 )
 
 
-def _direct(redis: Redis) -> Execute:
+def _direct(redis: Redis | CommandSender) -> Execute:
     return cast(Execute, redis.execute_command)
 
 
@@ -179,23 +187,21 @@ def _job_keys(keys: Keys, entity: str, entity_id: int, job_id: str) -> list[str]
 
 
 async def enqueue_event(
-    redis: Redis,
+    redis: Redis | CommandSender,
     keys: Keys,
     entity: str,
     entity_id: int,
     *,
     debounce: float,
     deleted: bool = False,
-    execute: Execute | None = None,
 ) -> Outcome:
     """Record one accepted event for a record, in one Redis round trip.
 
     ADD/UPDATE: join the waiting job, or mark a rerun of the running one, or enqueue a
     job that starts ``debounce`` seconds from now. DELETE (``deleted=True``): set the
     record's deleted flag for :data:`DELETED_TTL_SECONDS`; nothing is enqueued.
-    ``execute`` sends the one command instead of ``redis`` (the ingress pipelines them).
     """
-    send = execute or _direct(redis)
+    send = _direct(redis)
     if deleted:
         await send("SET", keys.deleted(entity, entity_id), b"1", "EX", DELETED_TTL_SECONDS)
         return Outcome.DELETED

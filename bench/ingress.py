@@ -244,6 +244,8 @@ def main() -> int:
     parser.add_argument(
         "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6391/0")
     )
+    parser.add_argument("--log-level", default="INFO",
+                        help="the ingress's LOG_LEVEL (WARNING: without its per-event lines)")
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
@@ -280,7 +282,7 @@ def main() -> int:
             "REDIS_PREFIX": prefix,
             "B24_APPLICATION_TOKEN": TOKEN,
             "LOG_FORMAT": "json",
-            "LOG_LEVEL": "INFO",
+            "LOG_LEVEL": args.log_level,
         }
         bare = subprocess.Popen(
             [sys.executable, __file__, "--serve-bare", str(bare_port)],
@@ -364,6 +366,7 @@ def main() -> int:
                 "connections": args.connections,
                 "duration_s": args.duration,
                 "rounds": args.rounds,
+        "log_level": args.log_level,
                 "bare_rps": round(best_bare.rps),
                 "ingress_accepted_per_s": round(best.accepted_per_second),
                 "ratio": round(ratio, 3),

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import redis.asyncio as aioredis
 from aiohttp import web
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from b24_dedupe.keys import Keys
 from b24_dedupe.settings import Settings
 from webhooks_in import views
 from webhooks_in.metrics import IngressMetrics
 from webhooks_in.pipelining import AutoPipeline
-from webhooks_in.state import CONFIG, METRICS, PIPELINE, REDIS, IngressConfig
+from webhooks_in.state import CONFIG, METRICS, PIPELINE, IngressConfig
 
 # Past this the event is answered 503 rather than left hanging (Bitrix24 sets no
 # handler timeout, facts.md; a slow answer only makes the portal call less often).
@@ -35,19 +31,11 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = IngressMetrics()
 
     async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
-        client = aioredis.from_url(  # type: ignore[no-untyped-call]
-            settings.redis_url,
-            socket_timeout=REDIS_TIMEOUT_SECONDS,
-            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-            # One new connection when a pooled one turns out closed (a Redis restart).
-            retry=Retry(NoBackoff(), 1),
-            retry_on_error=[RedisConnectionError],
-        )
-        app[REDIS] = client
+        # Connects on the first command, so that the ingress starts (and says it is not
+        # ready) while Redis is down; reconnects after a failure.
         app[PIPELINE] = pipeline = AutoPipeline(settings.redis_url, timeout=REDIS_TIMEOUT_SECONDS)
         yield
         await pipeline.close()
-        await client.aclose()
 
     app.cleanup_ctx.append(redis_ctx)
     views.setup_routes(app)

@@ -46,6 +46,8 @@ class AutoPipeline:
             connection = await asyncio.shield(self._connecting)
         return await connection.send(_pack(args))
 
+    execute_command = execute  # what b24_dedupe.dedupe_queue sends commands through
+
     async def _connect(self) -> _Connection:
         options = parse_url(self.url)
         loop = asyncio.get_running_loop()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
 from aiohttp import web
 
 from b24_dedupe.keys import Keys
@@ -23,6 +22,5 @@ class IngressConfig:
 
 
 CONFIG = web.AppKey("config", IngressConfig)
-REDIS = web.AppKey("redis", aioredis.Redis)
 METRICS = web.AppKey("metrics", IngressMetrics)
 PIPELINE = web.AppKey("pipeline", AutoPipeline)

@@ -20,7 +20,7 @@ from b24 import events
 from b24.events import Event, EventRejected
 from b24_dedupe.dedupe_queue import Outcome, enqueue_event
 from webhooks_in.metrics import CONTENT_TYPE
-from webhooks_in.state import CONFIG, METRICS, PIPELINE, REDIS
+from webhooks_in.state import CONFIG, METRICS, PIPELINE
 
 log = logging.getLogger("webhooks_in")
 
@@ -77,18 +77,16 @@ async def receive_event(request: web.Request) -> web.StreamResponse:
         log.info("event ignored", extra=_fields(request, started, 200, "ignored", event))
         return _answer(200, _ACCEPTED["ignored"])
 
-    redis = request.app[REDIS]
     enqueue_started = time.perf_counter()
     try:
-        # Bounded by the client's socket timeouts (webhooks_in.app.REDIS_TIMEOUT_SECONDS).
+        # Bounded by the pipeline's timeout (webhooks_in.app.REDIS_TIMEOUT_SECONDS).
         stored = await enqueue_event(
-            redis,
+            request.app[PIPELINE],
             config.keys,
             event.entity,
             event.entity_id,
             debounce=config.debounce_seconds,
             deleted=event.change is events.Change.DELETE,
-            execute=request.app[PIPELINE].execute,
         )
     except (RedisError, OSError, TimeoutError) as exc:
         metrics.events.inc(event.name, "redis_unavailable")

@@ -111,10 +111,7 @@ async def test_events_through_the_pipeline_coalesce_as_single_calls_do(
     pipeline: AutoPipeline, redis: aioredis.Redis, keys: Keys
 ) -> None:
     outcomes = await asyncio.gather(
-        *(
-            enqueue_event(redis, keys, "LEAD", 1 + i % 3, debounce=1.0, execute=pipeline.execute)
-            for i in range(9)
-        )
+        *(enqueue_event(pipeline, keys, "LEAD", 1 + i % 3, debounce=1.0) for i in range(9))
     )
     assert sorted(outcomes) == ["coalesced"] * 6 + ["enqueued"] * 3
     assert len(await queued_jobs(redis, keys)) == 3
