@@ -23,9 +23,11 @@ Why no accepted event is lost:
   record, so an event coalesced into it is seen by it;
 - an event while it runs leaves ``rerun``, which :func:`job_finished` turns into a new
   job in the same step that ends ``running``;
-- a flag that names a job which no longer exists (its arq job key is gone, or for
-  ``running`` arq's in-progress key is gone: a worker died, or a job failed before
-  :func:`job_started`) is stale and does not coalesce: the event enqueues a new job.
+- a flag that names a job which no longer exists is stale and does not coalesce: the
+  event enqueues a new job. ``pending`` is stale when the job's arq key is gone (the
+  job failed before :func:`job_started`, or expired); ``running`` when arq's
+  in-progress key is gone (the worker died, or the job ended without
+  :func:`job_finished`).
 
 The stale checks read arq's keys by the job id found in the flag, so the scripts
 touch keys they do not declare: fine on one Redis, as arq itself requires.
