@@ -20,10 +20,11 @@ from b24_dedupe.logs import configure_from_settings
 from b24_dedupe.settings import Settings
 from worker.audit import AuditLog
 from worker.communications import EvidenceRules
-from worker.dedupe import Worker, reconcile_interrupted
 from worker.jobs import SETTINGS, WORKER, dedupe_record
+from worker.merging import reconcile_interrupted
 from worker.not_duplicates import NotDuplicates
 from worker.policy import Policy
+from worker.run import Worker
 from worker.scan import scan_recent
 
 # Deferrals for rate limits do not count as tries (worker.jobs keeps its own count of

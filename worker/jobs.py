@@ -31,7 +31,9 @@ from b24.client.errors import OutcomeUnknown
 from b24_dedupe.dedupe_queue import job_finished, job_started
 from b24_dedupe.keys import Keys
 from b24_dedupe.settings import Settings
-from worker.dedupe import LockBusy, Run, Worker, process
+from worker.dedupe import process
+from worker.merging import LockBusy
+from worker.run import Run, Worker
 
 log = logging.getLogger("worker.jobs")
 

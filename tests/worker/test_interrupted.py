@@ -6,8 +6,8 @@ import time
 
 from tests.worker.conftest import StartStack
 from worker.audit import AuditEntry
-from worker.dedupe import reconcile_interrupted
 from worker.jobs import WORKER
+from worker.merging import reconcile_interrupted
 
 
 async def test_merge_done_before_the_worker_died_is_recorded_as_merged(

@@ -1,0 +1,31 @@
+"""The policy applied to records as read: which values each candidate shares, marked pairs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from worker.communications import Communication, communications
+from worker.policy import Decision, decide
+from worker.run import Run, Worker
+
+
+async def decide_for(
+    worker: Worker,
+    run: Run,
+    record: dict[str, Any],
+    candidates: dict[int, dict[str, Any]],
+    usable: dict[Communication, str],
+) -> Decision:
+    shared: dict[int, set[Communication]] = {}
+    for cid, candidate in candidates.items():
+        common = set(communications(candidate, worker.rules)) & set(usable)
+        shared[cid] = common
+        if common:
+            run.evidence[str(cid)] = sorted(str(c) for c in common)
+    ids = [run.entity_id, *candidates]
+    marked = await worker.not_duplicates.pairs(run.entity, ids)
+    decision = decide(
+        run.entity, record, list(candidates.values()), shared, worker.policy, not_duplicates=marked
+    )
+    run.excluded.update({str(cid): why for cid, why in decision.excluded.items()})
+    return decision
