@@ -12,6 +12,11 @@ Secrets never reach the output: a field whose name says it holds one (``token``,
 ``[redacted]`` at any depth, every secret value registered with :func:`configure`
 (the application tokens, the inbound webhook URL) is cut out of any text, and so
 is the secret part of any ``/rest/USER_ID/SECRET/`` path.
+
+Use: ``configure_from_settings(settings)`` in the command that starts the process
+(or ``configure(level, fmt, secrets=..., stream=...)``). It replaces the root
+logger's handlers, and turns off collecting caller file/line, thread and process
+names for every record (neither format shows them).
 """
 
 from __future__ import annotations
