@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 
 from b24 import events
 from b24.events import Event, EventRejected
+from b24_dedupe import shared_metrics
 from b24_dedupe.dedupe_queue import Outcome, enqueue_event
 from webhooks_in.metrics import CONTENT_TYPE
 from webhooks_in.state import CONFIG, METRICS, PIPELINE
@@ -158,7 +159,17 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
+    """The ingress's own counters, then the workers' (summed in Redis) and the queue depth."""
     body = request.app[METRICS].render()
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+            body += await shared_metrics.render(
+                request.app[PIPELINE].execute, request.app[CONFIG].keys
+            )
+    except (RedisError, OSError, TimeoutError) as exc:
+        log.warning(
+            "metrics: the workers' counters are unavailable", extra={"reason": type(exc).__name__}
+        )
     return web.Response(body=body.encode(), headers={"Content-Type": CONTENT_TYPE})
 
 

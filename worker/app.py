@@ -50,6 +50,7 @@ def build_worker(settings: Settings, redis: Any) -> Worker:
             extra_identity_fields=tuple(settings.identity_field_list()),
         ),
         dry_run=settings.merge_mode == "dry-run",
+        lock_seconds=settings.job_timeout_seconds,
     )
 
 

@@ -94,6 +94,11 @@ class AuditLog:
         ids = await self.redis.zrangebyscore(self.keys.audit_pending, "-inf", moment)
         return [e for e in [await self.get(i.decode()) for i in ids] if e is not None]
 
+    async def since(self, moment: float) -> list[AuditEntry]:
+        """Entries written at or after ``moment``, oldest first."""
+        ids = await self.redis.zrangebyscore(self.keys.audit_index, moment, "+inf")
+        return [e for e in [await self.get(i.decode()) for i in ids] if e is not None]
+
     def _journal(self, body: str) -> None:
         assert self.journal_dir is not None
         self.journal_dir.mkdir(parents=True, exist_ok=True)

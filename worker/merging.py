@@ -22,7 +22,6 @@ log = logging.getLogger("worker.merging")
 
 MERGED_MARKER_TTL = 86_400
 CONFLICT_MEMORY_TTL = 7 * 86_400
-LOCK_TTL_SECONDS = 120.0
 
 
 class LockBusy(Exception):
@@ -39,7 +38,7 @@ async def merge_under_lock(
     """
     entity = run.entity
     values = {str(c) for r in group_records for c in communications(r, worker.rules)}
-    lock = ValueLock(worker.redis, worker.keys, values, LOCK_TTL_SECONDS)
+    lock = ValueLock(worker.redis, worker.keys, values, worker.lock_seconds)
     if not await lock.acquire():
         raise LockBusy(f"{entity} {run.entity_id}: values locked by another merge")
     try:
@@ -155,13 +154,24 @@ async def reconcile_interrupted(worker: Worker, older_than: float) -> list[Audit
     The group is re-read: survivor present and the others gone means the merge
     happened; all present means it did not; anything else is recorded as partial for
     an administrator. Nothing is sent again from here: a new job decides afresh.
+
+    A later merge entry over any of these records means that job re-read them under
+    its lock and found them all there: this merge never happened, and the deletions
+    the re-read shows are that later entry's.
     """
     completed = []
     for entry in await worker.audit.pending_before(time.time() - older_than):
         run = Run(entry.entity, entry.entity_id)
         remaining = await get_many(worker, run, entry.entity, entry.group)
         survivor, others = entry.group[0], entry.group[1:]
-        if survivor in remaining and not any(o in remaining for o in others):
+        later = await _later_merge(worker, entry)
+        if later is not None:
+            entry.decision = "no_merge"
+            entry.outcome = {
+                "status": "NOT_SENT",
+                "verified": f"interrupted; the records were merged later by {later.id}",
+            }
+        elif survivor in remaining and not any(o in remaining for o in others):
             entry.decision = "merged"
             entry.outcome = {
                 "status": "SUCCESS",
@@ -192,6 +202,20 @@ async def reconcile_interrupted(worker: Worker, older_than: float) -> list[Audit
         )
         completed.append(entry)
     return completed
+
+
+async def _later_merge(worker: Worker, entry: AuditEntry) -> AuditEntry | None:
+    """A merge begun after ``entry`` over any of its records (found under its own lock)."""
+    others = set(entry.group[1:])
+    for later in await worker.audit.since(entry.at):
+        if (
+            later.id != entry.id
+            and later.entity == entry.entity
+            and later.decision in ("pending", "merged")
+            and others & set(later.group)
+        ):
+            return later
+    return None
 
 
 async def enqueue_again(worker: Worker, entity: str, entity_id: int) -> None:

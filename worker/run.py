@@ -32,6 +32,9 @@ class Worker:
     rules: EvidenceRules
     policy: Policy
     dry_run: bool = False
+    # How long a merge's value locks last: as long as a job may run (JOB_TIMEOUT_SECONDS),
+    # so that a live job keeps them and a killed worker's locks hold nothing up longer.
+    lock_seconds: float = 300.0
 
 
 @dataclass

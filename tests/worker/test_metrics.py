@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from b24_dedupe.shared_metrics import render
 from tests.worker.conftest import StartStack
-from worker.metrics import reason_label, render
+from worker.metrics import reason_label
 
 
 def test_reason_labels_drop_ids_and_values() -> None:
@@ -20,7 +21,7 @@ async def test_decisions_are_counted_across_jobs(start_stack: StartStack) -> Non
     await stack.add("CONTACT", NAME="M", PHONE=["8 903 800 00 01"])
     await stack.add("CONTACT", NAME="Alone")
     await stack.settle()
-    text = await render(stack.redis, stack.keys)
+    text = await render(stack.redis.execute_command, stack.keys)
     assert 'b24dd_worker_jobs_total{decision="merged"} 1' in text
     assert 'b24dd_worker_merges_total{outcome="SUCCESS"} 1' in text
     assert (
@@ -32,3 +33,16 @@ async def test_decisions_are_counted_across_jobs(start_stack: StartStack) -> Non
     assert f"b24dd_bitrix24_requests_total {sent}" in text
     assert "b24dd_limiter_wait_seconds_total" in text
     assert "# TYPE b24dd_worker_jobs_total counter" in text
+
+
+async def test_the_ingress_shows_the_workers_counters(start_stack: StartStack) -> None:
+    stack = await start_stack()
+    await stack.add("CONTACT", NAME="Shown")
+    await stack.settle()
+    ingress = stack.emulator.config.events_url
+    assert ingress is not None
+    async with stack.http.get(ingress.replace("/webhooks/bitrix24", "/metrics")) as response:
+        text = await response.text()
+    assert "b24dd_ingress_events_total{" in text
+    assert 'b24dd_worker_jobs_total{decision="no_merge"} 1' in text
+    assert "b24dd_queue_depth 0" in text
