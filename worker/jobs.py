@@ -18,6 +18,7 @@ from typing import Any
 
 from arq import Retry
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from b24.client import (
     AuthError,
@@ -126,6 +127,20 @@ async def dedupe_record(ctx: dict[str, Any], entity: str, entity_id: int) -> str
         await _record_failure(worker, entity, entity_id, f"{exc.code}: {exc.description}")
         await job_finished(redis, keys, entity, entity_id, settings.debounce_seconds, job_id=job_id)
         return "error"
+    except (RedisError, OSError) as exc:
+        # Redis went away mid-job: arq re-queues the job once Redis is back (its job key
+        # stays until the job completes), so the record is not lost.
+        log.warning(
+            "Redis unavailable: job retried",
+            extra={"entity": entity, "record": entity_id, "error": type(exc).__name__},
+        )
+        raise Retry(defer=_backoff(1)) from None
+    except Exception as exc:
+        # A bug: recorded and the record's flags released (a rerun still happens); arq
+        # logs the traceback and does not retry.
+        await _record_failure(worker, entity, entity_id, f"unexpected {type(exc).__name__}: {exc}")
+        await job_finished(redis, keys, entity, entity_id, settings.debounce_seconds, job_id=job_id)
+        raise
     await redis.delete(keys.failures(job_id))
     await job_finished(redis, keys, entity, entity_id, settings.debounce_seconds, job_id=job_id)
     return entry.decision
