@@ -44,6 +44,7 @@ from b24.emulator.app import SENDER
 from b24.emulator.config import EmulatorConfig
 from b24.emulator.fields import EntityType
 from b24.emulator.server import RunningEmulator, free_port, running_emulator
+from b24.phpquery import encode_php_query
 from b24_dedupe.keys import Keys
 from b24_dedupe.settings import Settings
 from tests.reliability.invariants import AcceptedEvents, Findings, check
@@ -59,7 +60,7 @@ SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "300"))
 SETTLE_SECONDS = 90.0  # bound on the service catching up after a run
 START_SECONDS = 30.0  # bound on a process coming up
 # Enough of the environment for a process to run; nothing of ours leaks in.
-PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV")
+PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH")
 
 
 # -- the run-length knob ----------------------------------------------------------------
@@ -212,6 +213,21 @@ class Cluster:
         async with self.http.request(method, self.emulator.root + path, json=body) as response:
             assert response.status == 200, await response.text()
             return await response.json()
+
+    async def post_event(self, event: str, entity_id: int) -> int:
+        """Deliver one event as the portal would; the ingress's HTTP status."""
+        body = encode_php_query(self.emulator.app[SENDER].body(event, entity_id))
+        async with self.http.post(
+            self.ingress_url + "/webhooks/bitrix24",
+            data=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        ) as response:
+            await self.save(f"event {response.status}", await response.read())
+            return response.status
+
+    async def ready(self) -> int:
+        async with self.http.get(self.ingress_url + "/readyz") as response:
+            return response.status
 
     def user(self, seed: int = 0) -> PortalUser:
         return PortalUser(self.emulator.engine.portal, random.Random(seed))
