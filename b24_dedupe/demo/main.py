@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import logging
 
-import aiohttp
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
@@ -84,7 +83,7 @@ async def demo(settings: Settings, args: argparse.Namespace) -> None:
                 "limits": "2 requests/s, burst 50",
             },
         )
-        async with running_service(settings, args.host, args.port), aiohttp.ClientSession() as http:
+        async with running_service(settings, args.host, args.port):
             client = client_from_settings(settings, redis)
             keys = Keys(settings.redis_prefix)
             for entity in ENTITIES:
@@ -96,9 +95,7 @@ async def demo(settings: Settings, args: argparse.Namespace) -> None:
             await client.close()
             feeder_task = None
             if args.every > 0:
-                feeder_task = asyncio.create_task(
-                    Feeder(http, emulator.webhook_url).run(args.every)
-                )
+                feeder_task = asyncio.create_task(Feeder(emulator.engine.portal).run(args.every))
             log.info(
                 "watch the decisions below; b24-dedupe audit lists them "
                 f"(REDIS_PREFIX={DEMO_PREFIX}); Ctrl-C stops"

@@ -157,7 +157,7 @@ def build_seed(seed: int = 24) -> dict[str, Any]:
     for person in rng.sample(leads, 8):
         leads.append(
             {
-                "TITLE": "Callback",
+                "TITLE": "Website request",
                 "NAME": person["NAME"],
                 "PHONE": _multi([reformat(person["PHONE"][0]["VALUE"], rng)]),
             }
