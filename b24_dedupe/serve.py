@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,6 +19,7 @@ from arq.worker import Worker as ArqWorker
 
 from b24_dedupe.logs import configure_from_settings
 from b24_dedupe.settings import Settings, settings_or_exit
+from b24_dedupe.signals import until_stopped
 from webhooks_in.app import create_app
 from worker.app import CONFIGURE_LOGGING, worker_options
 
@@ -48,16 +48,6 @@ async def running_service(
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await runner.cleanup()
-
-
-async def until_stopped() -> None:
-    """Wait for SIGINT or SIGTERM."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
 
 
 async def serve(settings: Settings, host: str, port: int) -> None:

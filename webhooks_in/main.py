@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import logging
-import signal
 
 from aiohttp import web
 from pydantic import ValidationError
 
 from b24_dedupe.logs import configure_from_settings
 from b24_dedupe.settings import Settings
+from b24_dedupe.signals import until_stopped
 from webhooks_in.app import create_app
 from webhooks_in.views import WEBHOOK_PATH
 
@@ -34,12 +33,7 @@ async def serve(settings: Settings, host: str, port: int) -> None:
             "ingress listening",
             extra={"url": f"http://{host}:{port}{WEBHOOK_PATH}", "prefix": settings.redis_prefix},
         )
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+        await until_stopped()
         log.info("ingress stopping")
     finally:
         await runner.cleanup()

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import signal
 
 from b24.emulator.config import EmulatorConfig
 from b24.emulator.seed import SeedError, read_seed
 from b24.emulator.server import running_emulator
+from b24_dedupe.signals import until_stopped
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -78,12 +77,7 @@ async def serve(config: EmulatorConfig, host: str, port: int, seed_path: str | N
     seed = read_seed(seed_path) if seed_path else None
     async with running_emulator(config, host=host, port=port, seed=seed) as emulator:
         print(f"Bitrix24 emulator: inbound webhook {emulator.webhook_url}", flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+        await until_stopped()
 
 
 def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

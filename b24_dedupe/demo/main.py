@@ -22,8 +22,9 @@ from b24_dedupe.demo.feeder import Feeder
 from b24_dedupe.demo.seed import build_seed
 from b24_dedupe.keys import Keys
 from b24_dedupe.logs import configure_from_settings
-from b24_dedupe.serve import running_service, until_stopped
+from b24_dedupe.serve import running_service
 from b24_dedupe.settings import Settings, settings_or_exit
+from b24_dedupe.signals import until_stopped
 from worker.scan import ENTITIES, scan
 
 log = logging.getLogger("b24_dedupe.demo")
