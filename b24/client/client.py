@@ -396,6 +396,7 @@ def client_from_settings(settings: Settings, redis: aioredis.Redis) -> Bitrix24C
         rps=settings.b24_rps,
         burst=settings.b24_burst,
         max_batch_commands=settings.b24_batch_commands,
+        read_timeout=settings.b24_read_timeout_seconds,
     )
     return Bitrix24Client(
         settings.b24_webhook_url, redis, Keys(settings.redis_prefix), config=config
