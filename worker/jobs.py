@@ -5,12 +5,14 @@
   record's pending job, so new events for the record join it.
 - ``OVERLOAD_LIMIT`` and a webhook the portal refuses: every job stops (a halt flag in
   Redis), loudly, and waits instead of retrying in a loop; nothing is dropped.
-- Other transient faults: retried with growing pauses, ``JOB_MAX_TRIES`` times, then
-  recorded as an error in the audit.
+- Other transient faults, and a job that runs out of time (``JOB_TIMEOUT_SECONDS``):
+  retried with growing pauses, ``JOB_MAX_TRIES`` times, then recorded as an error in
+  the audit.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -41,6 +43,9 @@ log = logging.getLogger("worker.jobs")
 WORKER = "dedupe_worker"  # ctx key of the process's Worker
 SETTINGS = "settings"
 HALT_SECONDS = 300.0  # how long a halt lasts before jobs look again
+# arq's timeout of a dedupe job is JOB_TIMEOUT_SECONDS plus this: time for the job to
+# hand itself back (a few Redis commands) once its own deadline has passed.
+JOB_DEADLINE_MARGIN = 5.0
 FAILURE_TTL = 86_400
 
 
@@ -71,7 +76,10 @@ async def dedupe_record(ctx: dict[str, Any], entity: str, entity_id: int) -> str
         raise await _defer(redis, keys, entity, entity_id, job_id, max(float(ttl), 5.0))
     await job_started(redis, keys, entity, entity_id, job_id, settings.job_timeout_seconds)
     try:
-        entry = await process(worker, entity, entity_id)
+        # Our own deadline, before arq's (worker.app gives arq JOB_DEADLINE_MARGIN more):
+        # arq fails a job past its timeout and deletes it, and with it the record's event.
+        async with asyncio.timeout(settings.job_timeout_seconds):
+            entry = await process(worker, entity, entity_id)
     except OperatingLimit as exc:
         wait = max(1.0, (exc.reset_at or time.time() + 60) - time.time())
         log.warning(
@@ -101,7 +109,7 @@ async def dedupe_record(ctx: dict[str, Any], entity: str, entity_id: int) -> str
         raise await _defer(
             redis, keys, entity, entity_id, job_id, random.uniform(1.0, 3.0)
         ) from None
-    except (TransientError, OutcomeUnknown) as exc:
+    except (TransientError, OutcomeUnknown, TimeoutError) as exc:
         failures = int(await redis.incr(keys.failures(job_id)))
         await redis.expire(keys.failures(job_id), FAILURE_TTL)
         if failures < settings.job_max_tries:

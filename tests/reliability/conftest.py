@@ -36,6 +36,8 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 import redis.asyncio as aioredis
+from arq.constants import job_key_prefix
+from arq.jobs import deserialize_job
 from redis.asyncio.retry import Retry
 from redis.backoff import ConstantBackoff
 from redis.exceptions import RedisError
@@ -207,9 +209,11 @@ class Cluster:
         await asyncio.gather(*(w.stop() for w in self.workers), self.ingress.stop())
 
     # -- Bitrix24's side -------------------------------------------------------------
-    async def control(self, path: str, body: dict[str, Any] | None = None) -> Any:
+    async def control(
+        self, path: str, body: dict[str, Any] | None = None, *, method: str | None = None
+    ) -> Any:
         """The emulator's control API (``/_emulator/...``)."""
-        method = "GET" if body is None else "POST"
+        method = method or ("GET" if body is None else "POST")
         async with self.http.request(method, self.emulator.root + path, json=body) as response:
             assert response.status == 200, await response.text()
             return await response.json()
@@ -269,11 +273,29 @@ class Cluster:
         finally:
             await worker.client.close()
 
-    async def finish(self, user: PortalUser | None = None) -> Findings:
-        """Settle, complete interrupted merges, settle again, then check every invariant."""
-        await self.settle()
-        if await self.reconcile():
+    async def waiting_records(self) -> set[tuple[str, int]]:
+        """Records whose dedupe job waits in the queue (read from arq's job keys)."""
+        waiting = set()
+        for job_id in await self.redis.zrange(self.keys.queue, 0, -1):
+            raw = await self.redis.get(job_key_prefix + job_id.decode())
+            if raw is not None and not job_id.startswith(b"cron:"):
+                job = deserialize_job(raw)
+                waiting.add((str(job.kwargs["entity"]), int(job.kwargs["entity_id"])))
+        return waiting
+
+    async def finish(self, user: PortalUser | None = None, *, settled: bool = True) -> Findings:
+        """Settle, complete interrupted merges, settle again, then check every invariant.
+
+        ``settled=False`` (the portal still blocks us): check now, with the records
+        whose job waits in the queue as not done yet.
+        """
+        waiting = set()
+        if settled:
             await self.settle()
+            if await self.reconcile():
+                await self.settle()
+        else:
+            waiting = await self.waiting_records()
         settings = self.settings()
         accepted = AcceptedEvents.from_log(self.ingress.output().splitlines())
         keys = sorted(accepted.last)
@@ -293,6 +315,7 @@ class Cluster:
                 settings.shared_number_list(),
             ),
             policy=Policy(max_group_size=settings.max_group_size, survivor=settings.survivor),
+            waiting=waiting,
         )
 
     def accepted(self) -> AcceptedEvents:
@@ -370,13 +393,15 @@ async def start_cluster(tmp_path: Path) -> AsyncIterator[StartCluster]:
                 b24_application_token=token,
                 b24_rps=config.rps,
                 b24_burst=config.burst,
-                debounce_seconds=0.2,
-                worker_concurrency=5,
-                job_timeout_seconds=5,
                 audit_journal_dir=root / "journal",
-                log_level="INFO",
                 log_format="json",
-                **settings,
+                **{
+                    "debounce_seconds": 0.2,
+                    "worker_concurrency": 5,
+                    "job_timeout_seconds": 5,
+                    "log_level": "INFO",
+                    **settings,
+                },
             )
             redis = aioredis.from_url(
                 redis_server.url,

@@ -3,7 +3,8 @@
 - Every record an accepted event named was processed after its last event: an audit
   entry about it written after the ingress accepted that event, and the job that
   wrote it read the record as it is now (its ``processed`` marker is the record's
-  DATE_MODIFY).
+  DATE_MODIFY). While the portal blocks us, a job waiting in the queue for the record
+  counts too: deferred, not lost.
 - Every deletion on the portal that the user did not make is explained by exactly
   one completed merge audit entry holding the snapshots of the merged records, and
   every deletion an entry claims happened: no merge twice, none half-way, none
@@ -78,14 +79,20 @@ def check(
     deleted_on_portal: set[RecordKey],
     rules: EvidenceRules,
     policy: Policy,
+    waiting: set[RecordKey] | None = None,
 ) -> Findings:
-    """Every invariant of the module docstring; ``problems`` lists what failed."""
+    """Every invariant of the module docstring; ``problems`` lists what failed.
+
+    ``waiting``: records whose job waits in the queue (deferred while the portal
+    blocks us); they are not done yet, so only their being queued is checked.
+    """
     findings = Findings()
+    waiting = waiting or set()
     for entry in audit:
         findings.decisions[entry.decision] = findings.decisions.get(entry.decision, 0) + 1
-    _every_event_processed(portal, audit, accepted, processed, findings)
+    _every_event_processed(portal, audit, accepted, processed, waiting, findings)
     _every_deletion_explained(audit, deleted_by_user, deleted_on_portal, findings)
-    _no_safe_duplicate_left(portal, audit, rules, policy, findings)
+    _no_safe_duplicate_left(portal, audit, rules, policy, waiting, findings)
     return findings
 
 
@@ -94,6 +101,7 @@ def _every_event_processed(
     audit: list[AuditEntry],
     accepted: AcceptedEvents,
     processed: Mapping[RecordKey, str | None],
+    waiting: set[RecordKey],
     findings: Findings,
 ) -> None:
     latest: dict[RecordKey, float] = {}
@@ -106,6 +114,8 @@ def _every_event_processed(
         if record is None:
             continue  # deleted: the deletion checks cover it
         findings.records_checked += 1
+        if key in waiting:
+            continue
         # The log's time has milliseconds; the entry's is exact.
         if latest.get(key, 0.0) < accepted_at - 0.001:
             findings.problems.append(
@@ -158,6 +168,7 @@ def _no_safe_duplicate_left(
     audit: list[AuditEntry],
     rules: EvidenceRules,
     policy: Policy,
+    waiting: set[RecordKey],
     findings: Findings,
 ) -> None:
     last: dict[RecordKey, AuditEntry] = {}
@@ -180,7 +191,7 @@ def _no_safe_duplicate_left(
             candidates = [records[i] for i in sorted(found)]
             shared = {i: set(values[i]) & set(usable) for i in found}
             decision = decide(entity, record, candidates, shared, policy)
-            if not decision.merge:
+            if not decision.merge or {(entity, i) for i in decision.group} & waiting:
                 continue
             explained = last.get((entity, record_id))
             if explained is not None and explained.decision in ("conflict", "error"):
