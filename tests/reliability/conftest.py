@@ -57,6 +57,7 @@ from worker.audit import AuditEntry, AuditLog
 from worker.communications import EvidenceRules
 from worker.dedupe import reconcile_interrupted
 from worker.policy import Policy
+from worker.scan import scan_recent
 
 SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "300"))
 SETTLE_SECONDS = 90.0  # bound on the service catching up after a run
@@ -103,10 +104,12 @@ class ChangeLog:
     """Every change the portal announced, as a listener of the emulated portal."""
 
     deleted: set[tuple[str, int]] = field(default_factory=set)
+    changed: dict[tuple[str, int], float] = field(default_factory=dict)  # last change
     changes: int = 0
 
     def __call__(self, event: str, entity: EntityType, entity_id: int) -> None:
         self.changes += 1
+        self.changed[(entity.name, entity_id)] = time.time()
         if event.endswith("DELETE"):
             self.deleted.add((entity.name, entity_id))
 
@@ -272,6 +275,15 @@ class Cluster:
             return await reconcile_interrupted(worker, older_than=0)
         finally:
             await worker.client.close()
+
+    async def scan(self) -> dict[str, int]:
+        """One pass of the periodic recovery scan (the cron job's work), run now."""
+        worker = build_worker(self.settings(), self.redis)
+        try:
+            results = await scan_recent(worker.client, self.redis, self.keys, 0.0)
+        finally:
+            await worker.client.close()
+        return {entity: result.enqueued for entity, result in results.items()}
 
     async def waiting_records(self) -> set[tuple[str, int]]:
         """Records whose dedupe job waits in the queue (read from arq's job keys)."""
