@@ -276,6 +276,19 @@ class Cluster:
         finally:
             await worker.client.close()
 
+    async def unseen_changes(self, among: set[tuple[str, int]] | None = None) -> set[Any]:
+        """Records changed on the portal (still there) that no job has read as they are."""
+        portal = self.emulator.engine.portal
+        unseen = set()
+        for entity, record_id in among if among is not None else set(self.changes.changed):
+            record = portal.records[entity].get(record_id)
+            if record is None:
+                continue
+            marker = await self.redis.get(self.keys.processed(entity, record_id))
+            if marker is None or marker.decode() != record["DATE_MODIFY"]:
+                unseen.add((entity, record_id))
+        return unseen
+
     async def scan(self) -> dict[str, int]:
         """One pass of the periodic recovery scan (the cron job's work), run now."""
         worker = build_worker(self.settings(), self.redis)
@@ -319,6 +332,7 @@ class Cluster:
             await self.audit(),
             accepted,
             {k: m.decode() if m else None for k, m in zip(keys, markers, strict=True)},
+            changed=self.changes.changed,
             deleted_by_user=user.deleted if user else set(),
             deleted_on_portal=self.changes.deleted,
             rules=EvidenceRules.build(

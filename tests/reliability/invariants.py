@@ -1,9 +1,10 @@
 """What must hold after any fault, checked against the portal's final state.
 
 - Every record an accepted event named was processed after its last event: an audit
-  entry about it written after the ingress accepted that event, and the job that
-  wrote it read the record as it is now (its ``processed`` marker is the record's
-  DATE_MODIFY). While the portal blocks us, a job waiting in the queue for the record
+  entry about it written after the ingress accepted that event, and, unless it changed
+  again after that event (whose own event was then lost: the scan's business), the
+  job that wrote it read the record as it is now (its ``processed`` marker is the
+  record's DATE_MODIFY). While the portal blocks us, a job waiting in the queue for the record
   counts too: deferred, not lost.
 - Every deletion on the portal that the user did not make is explained by exactly
   one completed merge audit entry holding the snapshots of the merged records, and
@@ -75,6 +76,7 @@ def check(
     accepted: AcceptedEvents,
     processed: Mapping[RecordKey, str | None],
     *,
+    changed: Mapping[RecordKey, float],
     deleted_by_user: set[RecordKey],
     deleted_on_portal: set[RecordKey],
     rules: EvidenceRules,
@@ -90,7 +92,7 @@ def check(
     waiting = waiting or set()
     for entry in audit:
         findings.decisions[entry.decision] = findings.decisions.get(entry.decision, 0) + 1
-    _every_event_processed(portal, audit, accepted, processed, waiting, findings)
+    _every_event_processed(portal, audit, accepted, processed, changed, waiting, findings)
     _every_deletion_explained(audit, deleted_by_user, deleted_on_portal, findings)
     _no_safe_duplicate_left(portal, audit, rules, policy, waiting, findings)
     return findings
@@ -101,6 +103,7 @@ def _every_event_processed(
     audit: list[AuditEntry],
     accepted: AcceptedEvents,
     processed: Mapping[RecordKey, str | None],
+    changed: Mapping[RecordKey, float],
     waiting: set[RecordKey],
     findings: Findings,
 ) -> None:
@@ -121,7 +124,7 @@ def _every_event_processed(
             findings.problems.append(
                 f"{entity} {record_id}: no audit entry after its last event at {accepted_at:.3f}"
             )
-        elif processed.get(key) != record["DATE_MODIFY"]:
+        elif changed.get(key, 0.0) <= accepted_at and processed.get(key) != record["DATE_MODIFY"]:
             findings.problems.append(
                 f"{entity} {record_id}: last read at {processed.get(key)}, "
                 f"changed at {record['DATE_MODIFY']}"

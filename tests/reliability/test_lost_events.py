@@ -17,20 +17,6 @@ from tests.reliability.conftest import Cluster, RunLength, StartCluster, drive, 
 from tests.reliability.portal_user import PortalUser
 
 
-async def unprocessed(cluster: Cluster, changed: set[tuple[str, int]]) -> set[tuple[str, int]]:
-    """Records among ``changed`` (still on the portal) no job has read as they are now."""
-    portal = cluster.emulator.engine.portal
-    left = set()
-    for entity, record_id in changed:
-        record = portal.records[entity].get(record_id)
-        if record is None:
-            continue
-        marker = await cluster.redis.get(cluster.keys.processed(entity, record_id))
-        if marker is None or marker.decode() != record["DATE_MODIFY"]:
-            left.add((entity, record_id))
-    return left
-
-
 async def events_lost_for(cluster: Cluster, user: PortalUser, seconds: float) -> set[Any]:
     """The user works while the portal loses every event; answers what changed."""
     await cluster.control("/_emulator/events", {"enabled": False})
@@ -57,19 +43,19 @@ async def test_changes_whose_events_were_lost_are_found_by_the_scan(
         changed = await events_lost_for(cluster, user, 2.0)
         await drive(user, 1.0, per_second=6)
         await cluster.settle()
-        unseen = await unprocessed(cluster, changed)
+        unseen = await cluster.unseen_changes(changed)
         assert unseen, "no change went unseen: the events were not lost"
         changed_unseen |= unseen
         if run_length.soak:
             # The workers' cron job finds them (at the next minute, at the latest).
             for _ in range(900):  # bounded: 90 s
-                if not await unprocessed(cluster, unseen):
+                if not await cluster.unseen_changes(unseen):
                     break
                 await asyncio.sleep(0.1)
         else:
             found += sum((await cluster.scan()).values())
         await cluster.settle()
-        assert await unprocessed(cluster, unseen) == set()
+        assert await cluster.unseen_changes(unseen) == set()
         gaps += 1
     findings = await cluster.finish(user)
     stats = await cluster.control("/_emulator/stats")
