@@ -184,7 +184,8 @@ class Cluster:
             )
             self.workers.append(worker)
             await worker.start()
-        await self.workers_ready()
+        if count:
+            await self.workers_ready()
 
     async def workers_ready(self) -> None:
         """Bounded wait until a worker polls the queue (arq's health key appears)."""
