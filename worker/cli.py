@@ -275,13 +275,19 @@ def register(commands: Any) -> None:
     audit_actions = audit.add_subparsers(dest="action", metavar="ACTION")
     audit.set_defaults(action="list")
     listing = audit_actions.add_parser("list", help="the newest decisions")
-    for target in (audit, listing):
-        target.add_argument("--limit", type=_positive, default=50)
-        target.add_argument("--record", help="only decisions about ENTITY:ID (contact:12)")
-        target.add_argument("--json", action="store_true", help="JSON lines")
+    # The options may come before or after the action. The action's own copies default
+    # to SUPPRESS: argparse would otherwise overwrite `audit --json list` with False.
+    for target, default in ((audit, {}), (listing, {"default": argparse.SUPPRESS})):
+        target.add_argument("--limit", type=_positive, **{"default": 50, **default})
+        target.add_argument(
+            "--record", help="only decisions about ENTITY:ID (contact:12)", **default
+        )
+        target.add_argument("--json", action="store_true", help="JSON lines", **default)
     show = audit_actions.add_parser("show", help="one entry in full")
     show.add_argument("audit_id")
-    show.add_argument("--json", action="store_true", help="one JSON line")
+    show.add_argument(
+        "--json", action="store_true", help="one JSON line", default=argparse.SUPPRESS
+    )
     export = audit_actions.add_parser("export", help="every entry as CSV (for a spreadsheet)")
     export.add_argument("--csv", action="store_true", default=True, help="CSV (the default)")
     audit.set_defaults(run=lambda a: run_audit(audit, a))
