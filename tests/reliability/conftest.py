@@ -129,6 +129,7 @@ class Cluster:
     workers: list[Process] = field(default_factory=list)
     supervise: bool = True
     worker_exits: list[int | None] = field(default_factory=list)
+    more_secrets: list[str] = field(default_factory=list)  # given to processes by a test
 
     def __post_init__(self) -> None:
         self.keys = Keys(self.environment["REDIS_PREFIX"])
@@ -147,7 +148,7 @@ class Cluster:
         found = [self.emulator.config.secret, self.token, self.environment["B24_WEBHOOK_URL"]]
         if self.redis_server.password:
             found.append(self.redis_server.password)
-        return found
+        return found + self.more_secrets
 
     def settings(self) -> Settings:
         return Settings(
@@ -211,6 +212,28 @@ class Cluster:
     async def stop_all(self) -> None:
         self.supervise = False
         await asyncio.gather(*(w.stop() for w in self.workers), self.ingress.stop())
+
+    async def command(self, *argv: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+        """``b24-dedupe ARGV...`` with the service's environment (bounded: 60 s); its exit
+        code and standard output. Both outputs are kept for the secret check."""
+        process = await asyncio.create_subprocess_exec(
+            B24_DEDUPE,
+            *argv,
+            env={**self.environment, **(env or {})},
+            cwd=self.root,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            async with asyncio.timeout(60):
+                out, err = await process.communicate()
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        await self.save(" ".join(["b24-dedupe", *argv]), out + b"\n" + err)
+        assert process.returncode is not None
+        return process.returncode, out.decode()
 
     # -- Bitrix24's side -------------------------------------------------------------
     async def control(
@@ -361,15 +384,18 @@ class Cluster:
         return text
 
     def leaks(self) -> list[str]:
-        """Files under the cluster's directory holding a secret (any encoding of it)."""
-        needles = {s.encode() for s in self.secrets}
-        needles |= {quote(s, safe="").encode() for s in self.secrets}
-        found = []
-        for path in sorted(self.root.rglob("*")):
-            if path.is_file():
-                data = path.read_bytes()
-                found += [f"{path.name}: {n.decode()[:12]}…" for n in needles if n in data]
-        return found
+        return find_secrets(self.root, self.secrets)
+
+
+def find_secrets(root: Path, secrets: list[str]) -> list[str]:
+    """Files under ``root`` holding any of ``secrets``, as written or URL-encoded."""
+    needles = {s.encode() for s in secrets} | {quote(s, safe="").encode() for s in secrets}
+    found = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            data = path.read_bytes()
+            found += [f"{path.name}: {n.decode()[:12]}…" for n in needles if n in data]
+    return found
 
 
 _FIELDS = set(Settings.model_fields)

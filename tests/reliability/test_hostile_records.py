@@ -11,7 +11,6 @@ through the ``b24-dedupe audit`` command too.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
@@ -21,7 +20,6 @@ from typing import Any
 from b24.emulator.fields import ENTITY_TYPES
 from b24_dedupe.cli import build_parser
 from tests.reliability.conftest import Cluster, StartCluster, elapsed
-from tests.reliability.processes import B24_DEDUPE
 
 CONTACT = ENTITY_TYPES["CONTACT"]
 WILD = "<script>alert('x')</script><img src=x onerror=alert(1)>\x00\x07\x1b[31m\u202e😀🇷🇺"
@@ -37,26 +35,9 @@ def phones(count: int, first: int = 0) -> list[dict[str, str]]:
 
 
 async def audit_command(cluster: Cluster, *args: str) -> str:
-    """``b24-dedupe audit ...`` with the service's environment; its standard output."""
-    process = await asyncio.create_subprocess_exec(
-        B24_DEDUPE,
-        "audit",
-        *args,
-        env=cluster.environment,
-        cwd=cluster.root,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        async with asyncio.timeout(60):
-            out, err = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    (cluster.root / f"audit-{args[-1]}.stderr").write_bytes(err)
-    assert process.returncode == 0, err.decode(errors="replace")[-2000:]
-    return out.decode()
+    code, out = await cluster.command("audit", *args)
+    assert code == 0, out
+    return out
 
 
 async def test_hostile_records_go_through_without_crash_or_a_corrupt_audit(
