@@ -20,7 +20,7 @@ from b24_dedupe.logs import configure_from_settings
 from b24_dedupe.settings import Settings
 from worker.audit import AuditLog
 from worker.communications import EvidenceRules
-from worker.jobs import JOB_DEADLINE_MARGIN, SETTINGS, WORKER, dedupe_record
+from worker.jobs import SETTINGS, WORKER, dedupe_record
 from worker.merging import reconcile_interrupted
 from worker.not_duplicates import NotDuplicates
 from worker.policy import Policy
@@ -87,14 +87,7 @@ def worker_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments of ``arq.worker.Worker`` (and the WorkerSettings class)."""
     keys = Keys(settings.redis_prefix)
     return {
-        "functions": [
-            func(
-                dedupe_record,
-                name=DEDUPE_JOB,
-                max_tries=ARQ_MAX_TRIES,
-                timeout=settings.job_timeout_seconds + JOB_DEADLINE_MARGIN,
-            )
-        ],
+        "functions": [func(dedupe_record, name=DEDUPE_JOB, max_tries=ARQ_MAX_TRIES)],
         "cron_jobs": [
             cron(
                 recovery_scan,

@@ -43,9 +43,18 @@ log = logging.getLogger("worker.jobs")
 WORKER = "dedupe_worker"  # ctx key of the process's Worker
 SETTINGS = "settings"
 HALT_SECONDS = 300.0  # how long a halt lasts before jobs look again
-# arq's timeout of a dedupe job is JOB_TIMEOUT_SECONDS plus this: time for the job to
-# hand itself back (a few Redis commands) once its own deadline has passed.
+# A job hands itself back this long before arq's timeout (JOB_TIMEOUT_SECONDS; at most
+# a quarter of it): time for a few Redis commands. arq fails a job past its timeout and
+# deletes it, and with it the record's event.
 JOB_DEADLINE_MARGIN = 5.0
+
+
+def job_deadline(settings: Settings) -> float:
+    """Seconds a dedupe job may work before it hands itself back to the queue."""
+    timeout = settings.job_timeout_seconds
+    return timeout - min(JOB_DEADLINE_MARGIN, timeout / 4)
+
+
 FAILURE_TTL = 86_400
 
 
@@ -76,9 +85,7 @@ async def dedupe_record(ctx: dict[str, Any], entity: str, entity_id: int) -> str
         raise await _defer(redis, keys, entity, entity_id, job_id, max(float(ttl), 5.0))
     await job_started(redis, keys, entity, entity_id, job_id, settings.job_timeout_seconds)
     try:
-        # Our own deadline, before arq's (worker.app gives arq JOB_DEADLINE_MARGIN more):
-        # arq fails a job past its timeout and deletes it, and with it the record's event.
-        async with asyncio.timeout(settings.job_timeout_seconds):
+        async with asyncio.timeout(job_deadline(settings)):
             entry = await process(worker, entity, entity_id)
     except OperatingLimit as exc:
         wait = max(1.0, (exc.reset_at or time.time() + 60) - time.time())

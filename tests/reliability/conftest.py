@@ -283,9 +283,9 @@ class Cluster:
             except RedisError as exc:
                 busy = type(exc).__name__
             quiet = quiet + 1 if busy == 0 else 0
-            if quiet >= 3:
+            if quiet >= 2:
                 return
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(0.25)
         raise AssertionError(f"the service did not settle within {within} s ({busy} jobs left)")
 
     async def audit(self) -> list[AuditEntry]:

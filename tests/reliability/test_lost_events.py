@@ -21,7 +21,7 @@ async def events_lost_for(cluster: Cluster, user: PortalUser, seconds: float) ->
     """The user works while the portal loses every event; answers what changed."""
     await cluster.control("/_emulator/events", {"enabled": False})
     since = time.time()
-    await drive(user, seconds, per_second=6)
+    await drive(user, seconds, per_second=8)
     await cluster.control("/_emulator/events", {"enabled": True})
     return {key for key, at in cluster.changes.changed.items() if at >= since}
 
@@ -39,9 +39,9 @@ async def test_changes_whose_events_were_lost_are_found_by_the_scan(
     changed_unseen: set[tuple[str, int]] = set()
     found = 0
     while gaps == 0 or loop.time() < end:
-        await drive(user, 1.0, per_second=6)
-        changed = await events_lost_for(cluster, user, 2.0)
-        await drive(user, 1.0, per_second=6)
+        await drive(user, 0.5, per_second=8)
+        changed = await events_lost_for(cluster, user, 1.5)
+        await drive(user, 0.5, per_second=8)
         await cluster.settle()
         unseen = await cluster.unseen_changes(changed)
         assert unseen, "no change went unseen: the events were not lost"

@@ -47,7 +47,7 @@ async def test_sigterm_hands_work_back_and_loses_nothing_accepted(
     cluster = await start_cluster(workers=2, emulator=SLOW_MERGES, scan_interval_seconds=10)
     assert await cluster.scan() == {}  # watermarks, for the changes the ingress missed
     user = cluster.user(seed=41)
-    seconds = run_length.seconds(short=6)
+    seconds = run_length.seconds(short=4)
     steps, counts = await asyncio.gather(
         drive(user, seconds, per_second=8), terminate_now_and_then(cluster, seconds)
     )
