@@ -37,15 +37,18 @@ log = logging.getLogger("b24.client")
 # A method's state outlives its last answer by the docs' ten-minute window and a margin.
 _STATE_TTL_SECONDS = 900
 
-# KEYS: method state. ARGV: interval, now. "0" and the next turn booked, or the wait.
+# KEYS: method state. ARGV: interval, now, max wait. Books the method's next free turn
+# (turns are ``interval`` apart, first come first served) when it is at most ``max wait``
+# away: answers "1 WAIT"; otherwise books nothing and answers "0 WAIT".
 _TAKE_TURN = """
 local now = tonumber(ARGV[2])
 local next_at = tonumber(redis.call('HGET', KEYS[1], 'next_at') or '0')
-if next_at > now then
-  return string.format('%.6f', next_at - now)
+local turn = math.max(now, next_at)
+if turn - now > tonumber(ARGV[3]) then
+  return '0 ' .. string.format('%.6f', turn - now)
 end
-redis.call('HSET', KEYS[1], 'next_at', string.format('%.6f', now + tonumber(ARGV[1])))
-return '0'
+redis.call('HSET', KEYS[1], 'next_at', string.format('%.6f', turn + tonumber(ARGV[1])))
+return '1 ' .. string.format('%.6f', turn - now)
 """
 
 
@@ -154,20 +157,23 @@ class OperatingTracker:
             if interval <= 0:
                 return
             async with self._turns.setdefault(name, asyncio.Lock()):
-                wait = float(
-                    await self._take_turn(keys=[self._key(name)], args=[interval, time.time()])
+                answer = await self._take_turn(
+                    keys=[self._key(name)], args=[interval, time.time(), self.max_wait]
                 )
-            if wait <= 0:
-                return
-            if wait > self.max_wait:
+            booked, turn_in = (answer.decode() if isinstance(answer, bytes) else answer).split()
+            wait = float(turn_in)
+            if booked != "1":
+                # The turns within max_wait are taken by earlier callers: come back when
+                # the budget grows (the window's reset), not for a turn others queue for.
                 raise OperatingLimit(
-                    f"{method}: slowed near its operating budget, next turn at "
-                    f"{_clock(now + wait)} UTC",
+                    f"{method}: slowed near its operating budget, no turn within "
+                    f"{self.max_wait:.0f} s (next at {_clock(now + wait)} UTC)",
                     method=method,
-                    reset_at=now + wait,
+                    reset_at=max(state.reset_at, now + wait),
                 )
             log.debug("portal %s: %s paced, next call in %.2fs", self.portal, method, wait)
             await asyncio.sleep(wait)
+            return
 
     async def observe(self, timings: Mapping[str, Sequence[Timing]]) -> None:
         """Note the ``time`` blocks of one request's calls, by method, in call order."""
