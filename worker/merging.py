@@ -9,7 +9,7 @@ import logging
 import time
 from typing import Any
 
-from b24.client import MethodError, OutcomeUnknown
+from b24.client import LimitError, MethodError, OutcomeUnknown
 from b24_dedupe.dedupe_queue import enqueue_event
 from worker.audit import AuditEntry, merge_link
 from worker.communications import communications, evidence
@@ -84,7 +84,17 @@ async def merge_under_lock(
             outcome={"status": "PENDING"},
         )
         await worker.audit.write(pending, durable=True)
-        outcome = await _merge(worker, run, decision.group)
+        try:
+            outcome = await _merge(worker, run, decision.group)
+        except LimitError as exc:
+            # Refused before it ran (a limit: nothing was merged). The entry must not stay
+            # PENDING, or the reconcile would take it for an interrupted merge and enqueue
+            # the record again; worker.jobs defers this job, which then decides afresh.
+            pending.decision = "no_merge"
+            pending.reason = f"merge not sent: {type(exc).__name__}; job deferred"
+            pending.outcome = {"status": "NOT_SENT", "error": str(exc)[:200]}
+            await worker.audit.write(pending)
+            raise
         pending.outcome = outcome
         if outcome["status"] == "CONFLICT":
             await worker.redis.set(conflict_key, fingerprint, ex=CONFLICT_MEMORY_TTL)
