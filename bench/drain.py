@@ -395,6 +395,11 @@ async def run_drain(args: argparse.Namespace, scenario: Scenario) -> dict[str, A
                 planted = verify(emulator, added)
                 stop(children)
                 warnings = log_warnings(children[1:])
+                if args.logs:
+                    kept = Path(args.logs) / scenario.label
+                    kept.mkdir(parents=True, exist_ok=True)
+                    for child in children:
+                        shutil.copy(child.log, kept / child.log.name)
     finally:
         stop(children)
         await redis.aclose()
@@ -652,6 +657,7 @@ def main() -> int:
     parser.add_argument("--deadline", type=float, default=2400.0, help="drain bound, s")
     parser.add_argument("--naive-deadline", type=float, default=1200.0, help="naive bound, s")
     parser.add_argument("--seed", type=int, default=7, help="of the generated portal")
+    parser.add_argument("--logs", help="keep the service's logs in this directory")
     parser.add_argument(
         "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6391/0")
     )
