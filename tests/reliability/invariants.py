@@ -68,6 +68,18 @@ class Findings:
     deleted_by_merges: int = 0
     decisions: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    # the problems counted by kind, for the soak report
+    lost_events: int = 0
+    double_merges: int = 0
+    unrecorded_merges: int = 0
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "lost_events": self.lost_events,
+            "double_merges": self.double_merges,
+            "unrecorded_merges": self.unrecorded_merges,
+            "problems": len(self.problems),
+        }
 
 
 def check(
@@ -121,10 +133,12 @@ def _every_event_processed(
             continue
         # The log's time has milliseconds; the entry's is exact.
         if latest.get(key, 0.0) < accepted_at - 0.001:
+            findings.lost_events += 1
             findings.problems.append(
                 f"{entity} {record_id}: no audit entry after its last event at {accepted_at:.3f}"
             )
         elif changed.get(key, 0.0) <= accepted_at and processed.get(key) != record["DATE_MODIFY"]:
+            findings.lost_events += 1
             findings.problems.append(
                 f"{entity} {record_id}: last read at {processed.get(key)}, "
                 f"changed at {record['DATE_MODIFY']}"
@@ -141,6 +155,7 @@ def _every_deletion_explained(
     for entry in audit:
         status = entry.outcome.get("status")
         if entry.decision == "pending":
+            findings.unrecorded_merges += 1
             findings.problems.append(f"audit {entry.id}: merge left pending")
         if status == "PARTIAL":
             findings.problems.append(f"audit {entry.id}: merge done half-way {entry.outcome}")
@@ -156,6 +171,7 @@ def _every_deletion_explained(
     by_merges = deleted_on_portal - deleted_by_user
     findings.deleted_by_merges = len(by_merges)
     for key in sorted(by_merges - set(claims)):
+        findings.unrecorded_merges += 1
         findings.problems.append(
             f"{key[0]} {key[1]}: deleted on the portal, no merge entry says so"
         )
@@ -163,6 +179,7 @@ def _every_deletion_explained(
         if key not in by_merges:
             findings.problems.append(f"{key[0]} {key[1]}: {ids} claim a deletion that never was")
         if len(ids) > 1:
+            findings.double_merges += 1
             findings.problems.append(f"{key[0]} {key[1]}: merged away by {len(ids)} entries {ids}")
 
 

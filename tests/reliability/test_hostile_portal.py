@@ -92,7 +92,7 @@ async def test_transient_faults_slow_the_service_down_and_lose_nothing(
         merges=findings.merges,
         decisions=findings.decisions,
         records_checked=findings.records_checked,
-        problems=len(findings.problems),
+        **findings.counts(),
     )
     assert findings.problems == [], "\n".join(findings.problems)
     assert all(faults.values()), faults
@@ -168,7 +168,7 @@ async def test_operating_limit_on_one_method_pauses_it_alone(
         commands_while_paused=during,
         merges=findings.merges,
         records_checked=findings.records_checked,
-        problems=len(findings.problems),
+        **findings.counts(),
     )
 
 
@@ -220,5 +220,5 @@ async def test_overload_limit_stops_work_with_one_alert_not_a_retry_storm(
         jobs_waiting_for_the_block=waiting,
         merges=findings.merges,
         records_checked=findings.records_checked,
-        problems=len(findings.problems),
+        **findings.counts(),
     )

@@ -72,7 +72,7 @@ async def test_workers_killed_at_random_moments_lose_and_double_nothing(
         records_checked=findings.records_checked,
         decisions=findings.decisions,
         interrupted_merges=dict(interrupted),
-        problems=len(findings.problems),
+        **findings.counts(),
         **kills,
     )
     assert findings.problems == []

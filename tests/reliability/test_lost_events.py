@@ -68,6 +68,6 @@ async def test_changes_whose_events_were_lost_are_found_by_the_scan(
         events_accepted=cluster.accepted().count,
         merges=findings.merges,
         records_checked=findings.records_checked,
-        problems=len(findings.problems),
+        **findings.counts(),
     )
     assert findings.problems == [], "\n".join(findings.problems)

@@ -62,7 +62,7 @@ async def test_redis_restarted_mid_run_loses_no_accepted_job(
         events_accepted=cluster.accepted().count,
         merges=findings.merges,
         records_checked=findings.records_checked,
-        problems=len(findings.problems),
+        **findings.counts(),
     )
     assert set(answers) == {"503"}, answers
     assert findings.problems == []

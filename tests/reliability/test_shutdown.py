@@ -77,5 +77,5 @@ async def test_sigterm_hands_work_back_and_loses_nothing_accepted(
         merges=findings.merges,
         decisions=findings.decisions,
         records_checked=findings.records_checked,
-        problems=len(findings.problems),
+        **findings.counts(),
     )
