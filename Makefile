@@ -50,7 +50,7 @@ soak: venv redis
 	REDIS_URL=$${REDIS_URL:-$(LOCAL_REDIS_URL)} $(BIN)/pytest -q -m soak
 
 # Every bench/*.py but the helpers (bench/_*.py), each with its defaults: bounded runs,
-# about 40 minutes in all (bench/drain.py at the docs' limits takes most; see its --help).
+# about 35 minutes in all (bench/drain.py at the docs' limits takes most; see its --help).
 bench: venv redis
 	@ls bench/[!_]*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 1; }
 	for b in bench/[!_]*.py; do REDIS_URL=$${REDIS_URL:-$(LOCAL_REDIS_URL)} $(BIN)/python $$b || exit 1; done
