@@ -68,7 +68,9 @@ class Settings(BaseSettings):
     identity_fields: str = Field(
         "", description="further fields that must not differ for a merge (comma-separated)"
     )
-    worker_concurrency: int = Field(20, ge=1, description="jobs one worker process runs at once")
+    worker_concurrency: int = Field(
+        50, ge=1, description="jobs one worker process runs at once (more fill batches better)"
+    )
     job_timeout_seconds: float = Field(300, gt=0, description="longest a job may run")
     job_max_tries: int = Field(8, ge=1, description="tries of a job that meets transient faults")
     audit_journal_dir: str | None = Field(
