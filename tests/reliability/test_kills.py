@@ -1,6 +1,6 @@
 """Workers killed with SIGKILL at random moments, mid-merge too, and restarted.
 
-Merges take 0.6 s of real time on the portal, so kills land between the audit
+Merges take 0.25 s of real time on the portal, so kills land between the audit
 entry and the answer: some merges happened and their answer was lost, some were
 never sent. Afterwards nothing may be missing, doubled or unexplained.
 """
@@ -16,10 +16,11 @@ from b24.emulator.fields import ENTITY_TYPES
 from tests.reliability.conftest import Cluster, RunLength, StartCluster, drive, elapsed
 from worker.audit import AuditEntry, AuditLog
 
+# A merge takes 0.25 s of real time: kills land in it. (A soak's two merges a second
+# then spend 300 s of mergeBatch's 480 s in ten minutes: the budget holds.)
 SLOW_MERGES = {
     "realtime": True,
-    "method_times": {"crm.entity.mergebatch": 0.6, "crm.duplicate.findbycomm": 0.02},
-    "operating_limit": 1_000_000.0,
+    "method_times": {"crm.entity.mergebatch": 0.25, "crm.duplicate.findbycomm": 0.005},
 }
 
 
