@@ -29,6 +29,8 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 from b24_dedupe.settings import Settings
 
 REDACTED = "[redacted]"
@@ -194,7 +196,31 @@ def configure(
     logging.logMultiprocessing = False
     # aiohttp's access log repeats what the service logs itself, in another format.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, ClientFaultFilter) for f in server.filters):
+        server.addFilter(ClientFaultFilter())
     return handler
+
+
+class ClientFaultFilter(logging.Filter):
+    """aiohttp logs each request it cannot parse (a line too long, a bad header, bytes
+    that are not HTTP) at ERROR with a traceback. That is the client's fault, answered
+    400: one WARNING line without the traceback, so that anyone on the internet cannot
+    fill the error log. Errors of our own handlers stay as they are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        fault = record.exc_info[1] if record.exc_info else None
+        if isinstance(fault, HttpProcessingError) and 400 <= (fault.code or 0) < 500:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            record.msg = "bad HTTP request from %s: %s"
+            record.args = (remote, _one_line(str(fault)))
+            record.exc_info = record.exc_text = None
+        return True
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    return " ".join(text.split())[:limit]
 
 
 def settings_secrets(settings: Settings) -> list[str]:

@@ -55,7 +55,7 @@ from tests.reliability.processes import B24_DEDUPE, Process, RedisServer
 from worker.app import build_worker
 from worker.audit import AuditEntry, AuditLog
 from worker.communications import EvidenceRules
-from worker.dedupe import reconcile_interrupted
+from worker.merging import reconcile_interrupted
 from worker.policy import Policy
 from worker.scan import scan_recent
 
@@ -199,7 +199,7 @@ class Cluster:
     async def workers_ready(self) -> None:
         """Bounded wait until a worker polls the queue (arq's health key appears)."""
         for _ in range(int(START_SECONDS * 10)):
-            if await self.redis.exists(self.keys.prefix + "worker-health"):
+            if await self.redis.exists(self.keys.worker_health):
                 return
             await asyncio.sleep(0.1)
         raise AssertionError("no worker started:\n" + self.workers[0].output()[-3000:])

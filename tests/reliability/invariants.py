@@ -26,7 +26,7 @@ from b24.emulator.fields import ENTITY_TYPES
 from b24.emulator.portal import Portal
 from worker.audit import AuditEntry
 from worker.communications import Communication, EvidenceRules, communications, evidence
-from worker.dedupe import SHARED_THRESHOLD
+from worker.finding import SHARED_THRESHOLD
 from worker.policy import Policy, decide
 
 ENTITIES = ("LEAD", "CONTACT", "COMPANY")
