@@ -22,6 +22,9 @@ log = logging.getLogger("worker.merging")
 
 MERGED_MARKER_TTL = 86_400
 CONFLICT_MEMORY_TTL = 7 * 86_400
+# The longest a request runs on a cloud portal (facts.md, Limits): a mergeBatch whose
+# answer we lost may still take effect until then.
+PORTAL_REQUEST_CUT_SECONDS = 60.0
 
 
 class LockBusy(Exception):
@@ -123,6 +126,18 @@ async def _merge(worker: Worker, run: Run, group: list[int]) -> dict[str, Any]:
         if survivor in remaining and not any(o in remaining for o in others):
             await mark_survivor(worker, entity, survivor, remaining[survivor])
             return {"status": "SUCCESS", "deleted": others, "verified": "answer lost; re-read"}
+        if all(i in remaining for i in group):
+            # Not merged yet, but the request may still be running on the portal (an
+            # answer later than our read timeout; the portal cuts requests only at
+            # 60 s). Not conclusive: the entry stays pending for the reconcile, which
+            # re-reads it once no request can be running, and the job is retried as
+            # a transient fault. A retry that merges first makes this entry NOT_SENT;
+            # one that finds the records merged meanwhile records no deletion.
+            log.warning(
+                "merge answer lost, records all still there: left pending, job retried",
+                extra={"entity": entity, "record": run.entity_id, "group": group},
+            )
+            raise
         return {
             "status": "ERROR",
             "error": "answer lost; records re-read",

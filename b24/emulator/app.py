@@ -97,23 +97,30 @@ async def rest_handler(request: web.Request) -> web.StreamResponse:
     ):
         return _refuse(engine, errors.no_auth())
     faults = control.faults_of(request.app)
-    if faults.hits("drop"):
+    if faults.hits("drop", method):
         engine.stats.dropped_connections += 1
         if request.transport is not None:
             request.transport.abort()
         raise asyncio.CancelledError  # nothing is answered on a dropped connection
-    if faults.hits("latency"):
+    if faults.hits("latency", method):
+        # The request has arrived whole; the portal is slow over it. It goes on when
+        # the caller stops waiting, as a server-side script does: a late answer is not
+        # a request that never ran.
+        await request.read()
         await asyncio.sleep(faults.latency_seconds)
-    if faults.hits("overload"):
+    if faults.hits("overload", method):
         return _refuse(engine, errors.overload())
-    if faults.hits("query_limit"):
+    if faults.hits("query_limit", method):
         engine.bucket.fill(time.time())
     if not engine.bucket.try_take(time.time()):
         return _refuse(engine, errors.query_limit())
-    if faults.hits("internal_error"):
+    if faults.hits("internal_error", method):
         return _refuse(engine, errors.internal_error())
     try:
         params = await read_params(request)
+    except ConnectionResetError:
+        # The caller gave up (its read timeout) while we were late: nobody to answer.
+        raise asyncio.CancelledError from None
     except QueryError as exc:
         return _refuse(engine, errors.RestError(400, "INVALID_REQUEST", str(exc)))
     except RestError as exc:

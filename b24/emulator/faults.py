@@ -6,6 +6,9 @@ it hits for sure (``next``), and time windows (``schedule``). Kinds:
 ``query_limit`` (503 QUERY_LIMIT_EXCEEDED: the bucket is filled as if other apps
 had used it), ``drop`` (the connection is closed without an answer), ``latency``
 (``latency_seconds`` added before the answer).
+
+``methods`` narrows every kind to the requests for those REST methods (a batch
+request's method is ``batch``); empty, the default, means every request.
 """
 
 from __future__ import annotations
@@ -36,14 +39,16 @@ class Faults:
     next: dict[str, int] = field(default_factory=dict)
     schedule: list[Window] = field(default_factory=list)
     latency_seconds: float = 0.0
+    methods: set[str] = field(default_factory=set)  # lower-cased; empty: all
     rng: random.Random = field(default_factory=random.Random)
 
     def update(self, spec: dict[str, Any]) -> None:
         """Apply a JSON description: ``{"rates": {...}, "next": {...}, "schedule": [...],
-        "latency_seconds": x, "seed": n}``; keys left out keep their value."""
+        "latency_seconds": x, "methods": [...], "seed": n}``; keys left out keep their
+        value."""
         if not isinstance(spec, dict):
             raise FaultSpecError("the fault description must be a JSON object")
-        unknown = set(spec) - {"rates", "next", "schedule", "latency_seconds", "seed"}
+        unknown = set(spec) - {"rates", "next", "schedule", "latency_seconds", "methods", "seed"}
         if unknown:
             raise FaultSpecError(f"unknown keys: {', '.join(sorted(unknown))}")
         rates = self._kinds(spec.get("rates", {}), float, "rates")
@@ -68,6 +73,11 @@ class Faults:
                 self.latency_seconds = float(spec["latency_seconds"])
             except (TypeError, ValueError):
                 raise FaultSpecError("latency_seconds must be a number") from None
+        if "methods" in spec:
+            methods = spec["methods"]
+            if not isinstance(methods, list) or not all(isinstance(m, str) for m in methods):
+                raise FaultSpecError("methods must be a list of REST method names")
+            self.methods = {m.lower() for m in methods}
         if "seed" in spec:
             self.rng.seed(spec["seed"])
         self.rates.update(rates)
@@ -92,9 +102,13 @@ class Faults:
         self.next.clear()
         self.schedule.clear()
         self.latency_seconds = 0.0
+        self.methods.clear()
 
-    def hits(self, kind: str) -> bool:
-        """Whether this request gets the fault ``kind`` (consumes a ``next`` count)."""
+    def hits(self, kind: str, method: str) -> bool:
+        """Whether this request (for REST ``method``) gets the fault ``kind`` (consumes
+        a ``next`` count)."""
+        if self.methods and method.lower() not in self.methods:
+            return False
         if self.next.get(kind, 0) > 0:
             self.next[kind] -= 1
             return True
@@ -121,4 +135,5 @@ class Faults:
                 if w.end > now
             ],
             "latency_seconds": self.latency_seconds,
+            "methods": sorted(self.methods),
         }

@@ -63,6 +63,32 @@ async def test_latency_is_added(emulator: RunningEmulator, http: aiohttp.ClientS
     assert status == 200 and time.monotonic() - began >= 0.3
 
 
+async def test_a_late_request_still_takes_effect_after_the_caller_left(
+    emulator: RunningEmulator, http: aiohttp.ClientSession
+) -> None:
+    await _faults(http, emulator, {"next": {"latency": 1}, "latency_seconds": 0.5})
+    with pytest.raises(TimeoutError):
+        await http.post(
+            emulator.webhook_url + "crm.contact.add",
+            json={"fields": {"NAME": "Late"}},
+            timeout=aiohttp.ClientTimeout(total=0.1),
+        )
+    assert emulator.engine.portal.records["CONTACT"] == {}  # not yet: the portal is slow
+    await asyncio.sleep(0.6)
+    assert [r["NAME"] for r in emulator.engine.portal.records["CONTACT"].values()] == ["Late"]
+
+
+async def test_faults_for_some_methods_only(
+    emulator: RunningEmulator, http: aiohttp.ClientSession
+) -> None:
+    await _faults(http, emulator, {"rates": {"internal_error": 1.0}, "methods": ["crm.LEAD.list"]})
+    assert (await rest_call(http, emulator, "crm.settings.mode.get"))[0] == 200
+    assert (await rest_call(http, emulator, "crm.lead.list.json"))[0] == 500
+    assert (await rest_call(http, emulator, "batch", {"cmd": {"a": "crm.lead.list"}}))[0] == 200
+    async with http.get(emulator.root + "/_emulator/faults") as response:
+        assert (await response.json())["methods"] == ["crm.lead.list"]
+
+
 async def test_dropped_connection_gets_no_answer(
     emulator: RunningEmulator, http: aiohttp.ClientSession
 ) -> None:
@@ -81,6 +107,7 @@ async def test_dropped_connection_gets_no_answer(
         {"next": {"drop": "many"}},
         {"schedule": [{"kind": "drop"}]},
         {"surprise": 1},
+        {"methods": "crm.lead.list"},
         [1, 2],
     ],
 )

@@ -216,7 +216,14 @@ def _no_safe_duplicate_left(
             explained = last.get((entity, record_id))
             if explained is not None and explained.decision in ("conflict", "error"):
                 continue
+            history = "; ".join(
+                f"{i}: {e.decision} ({e.reason}) at {e.at:.3f}"
+                for i in decision.group
+                for e in audit
+                if (e.entity, e.entity_id) == (entity, i)
+            )
             findings.problems.append(
                 f"{entity} {record_id}: safe duplicate left, group {decision.group}; "
-                f"last decision {explained.decision if explained else None}"
+                f"last decision {explained.decision if explained else None}; "
+                f"their audit: {history or 'none'}"
             )

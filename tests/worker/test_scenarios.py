@@ -7,8 +7,14 @@ audit. "Never merged" scenarios also assert that nothing was deleted.
 
 from __future__ import annotations
 
+import time
+
+from b24.emulator import control
 from b24_dedupe.dedupe_queue import enqueue_event
 from tests.worker.conftest import Stack, StartStack
+from worker.audit import AuditEntry
+from worker.jobs import WORKER
+from worker.merging import reconcile_interrupted
 
 
 async def test_same_person_twice_with_phones_in_different_formats(start_stack: StartStack) -> None:
@@ -450,3 +456,55 @@ async def test_merge_whose_answer_is_lost_is_verified_not_resent(start_stack: St
     assert entry.decision == "merged"
     assert entry.outcome["verified"] == "answer lost; re-read"
     assert stack.emulator.engine.stats.commands["crm.entity.mergebatch"] == 1
+
+
+async def _merge_once_more(stack: Stack, fault: dict[str, object]) -> tuple[int, int]:
+    """Two twins; the merge request meets ``fault``: answers who survived and who went."""
+    a = await stack.add("CONTACT", NAME="Late", PHONE=["+7 903 505-05-05"])
+    await stack.settle()
+    control.faults_of(stack.emulator.app).update({**fault, "methods": ["crm.entity.mergeBatch"]})
+    b = await stack.add("CONTACT", NAME="Late", PHONE=["+7 903 505-05-05"])
+    await stack.settle()
+    return a, b
+
+
+async def _after_reconcile(stack: Stack, a: int, b: int) -> list[AuditEntry]:
+    """The interrupted-merge repair run now; answers the merge entries about ``b``."""
+    assert await stack.audit.pending_before(time.time()), "the lost merge was left pending"
+    await reconcile_interrupted(stack.arq.ctx[WORKER], older_than=0)
+    await stack.settle()
+    assert await stack.audit.pending_before(time.time()) == []
+    assert await _contacts(stack) == {a}
+    merges = [e for e in await stack.decisions("CONTACT", b) if e.decision == "merged"]
+    assert [e.outcome["deleted"] for e in merges] == [[b]], merges  # claimed once
+    return merges
+
+
+async def test_merge_answered_after_the_read_timeout_is_not_called_failed(
+    start_stack: StartStack,
+) -> None:
+    # The portal runs the merge after the client stopped waiting (1 s): the re-read
+    # right after the timeout still shows both records. That proves nothing; the
+    # entry stays pending, the job is retried, and the repair finds the merge done.
+    stack = await start_stack(b24_read_timeout_seconds=1.0)
+    a, b = await _merge_once_more(stack, {"next": {"latency": 1}, "latency_seconds": 1.5})
+    assert (await stack.last_decision("CONTACT", b)).decision != "error"
+    merges = await _after_reconcile(stack, a, b)
+    assert merges[0].outcome["verified"] == "interrupted; re-read"
+
+
+async def test_merge_whose_connection_dropped_is_retried_once_and_recorded_once(
+    start_stack: StartStack,
+) -> None:
+    # The connection is closed before the portal ran the merge: the retry merges; the
+    # repair then finds the first entry superseded, not a second deletion.
+    stack = await start_stack()
+    a, b = await _merge_once_more(stack, {"next": {"drop": 1}})
+    assert stack.emulator.engine.stats.commands["crm.entity.mergebatch"] == 1
+    assert stack.emulator.engine.stats.dropped_connections == 1
+    merges = await _after_reconcile(stack, a, b)
+    assert "verified" not in merges[0].outcome  # the retry's own merge
+    first = [
+        e for e in await stack.decisions("CONTACT", b) if e.outcome.get("status") == "NOT_SENT"
+    ]
+    assert len(first) == 1 and "merged later by" in first[0].outcome["verified"]
