@@ -76,7 +76,7 @@ async def test_workers_killed_at_random_moments_lose_and_double_nothing(
         **findings.counts(),
         **kills,
     )
-    assert findings.problems == []
+    assert findings.problems == [], "\n".join(findings.problems)
     assert kills["kills"] > 0 and findings.merges > 0
 
 
@@ -138,7 +138,7 @@ async def test_a_merge_never_sent_by_a_dead_worker_is_not_claimed_when_another_j
     await cluster.control("/_emulator/events", {"enabled": True})
     user._edit(customer)  # an event: the service merges a and b
     findings = await cluster.finish(user)
-    assert findings.problems == []
+    assert findings.problems == [], "\n".join(findings.problems)
     assert findings.merges == 1 and findings.deleted_by_merges == 1
     reconciled = await AuditLog(cluster.redis, cluster.keys).get(dead.id)
     assert reconciled is not None and reconciled.outcome["status"] == "NOT_SENT"

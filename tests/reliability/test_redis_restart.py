@@ -65,4 +65,4 @@ async def test_redis_restarted_mid_run_loses_no_accepted_job(
         **findings.counts(),
     )
     assert set(answers) == {"503"}, answers
-    assert findings.problems == []
+    assert findings.problems == [], "\n".join(findings.problems)
