@@ -98,7 +98,10 @@ def worker_options(settings: Settings) -> dict[str, Any]:
                 second=0,
                 run_at_startup=False,
                 unique=True,
-                timeout=settings.job_timeout_seconds,
+                # A walk of many changes at the portal's pace may take as long as the
+                # time between scans (the soak saw it cut at a short JOB_TIMEOUT_SECONDS,
+                # then start over from the same watermark).
+                timeout=max(settings.job_timeout_seconds, settings.scan_interval_seconds),
             )
         ],
         "queue_name": keys.queue,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from b24_dedupe.settings import Settings
 from tests.worker.conftest import StartStack
-from worker.app import recovery_scan
+from worker.app import recovery_scan, worker_options
 from worker.jobs import WORKER
 
 
@@ -32,3 +33,13 @@ async def test_changes_without_events_are_found_by_the_scan(start_stack: StartSt
     # Not due again before the interval has passed; and nothing new to find then.
     assert await recovery_scan(ctx) == "not due"
     assert ctx[WORKER].keys.prefix == stack.keys.prefix
+
+
+def test_the_scan_may_run_as_long_as_the_time_between_scans() -> None:
+    # A walk of many changes at 2 requests/s outlasts a short job timeout; cut off,
+    # it would start over from the same watermark every time.
+    options = worker_options(Settings(job_timeout_seconds=3, scan_interval_seconds=120))
+    assert [c.timeout_s for c in options["cron_jobs"]] == [120]
+    options = worker_options(Settings(job_timeout_seconds=300, scan_interval_seconds=60))
+    assert [c.timeout_s for c in options["cron_jobs"]] == [300]
+    assert options["job_timeout"] == 300
