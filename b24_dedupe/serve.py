@@ -21,7 +21,7 @@ from b24_dedupe.logs import configure_from_settings
 from b24_dedupe.settings import Settings, settings_or_exit
 from b24_dedupe.signals import until_stopped
 from webhooks_in.app import create_app
-from worker.app import CONFIGURE_LOGGING, on_shutdown, worker_options
+from worker.app import CONFIGURE_LOGGING, close_worker, worker_options
 
 log = logging.getLogger("b24_dedupe.serve")
 
@@ -43,25 +43,11 @@ async def running_service(
     try:
         yield worker
     finally:
-        await _close_worker(worker)
+        await close_worker(worker)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await runner.cleanup()
-
-
-async def _close_worker(worker: ArqWorker) -> None:
-    """Stop the worker: jobs still running are cancelled and re-queued by arq ("will be run
-    again"), so nothing is lost. arq's ``close()`` re-raises those jobs' cancellation
-    after re-queueing them; our own resources are then closed here.
-    """
-    try:
-        await worker.close()
-    except asyncio.CancelledError:
-        current = asyncio.current_task()
-        if current is not None and current.cancelling():
-            raise  # this task itself is being cancelled: let it be
-        await on_shutdown(worker.ctx)
 
 
 async def serve(settings: Settings, host: str, port: int) -> None:

@@ -7,11 +7,13 @@ nowhere else. Shared resources (the Bitrix24 client, the audit log) are built in
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 from arq import cron
 from arq.connections import RedisSettings
+from arq.worker import Worker as ArqWorker
 from arq.worker import func
 
 from b24.client import client_from_settings
@@ -65,6 +67,40 @@ async def on_shutdown(ctx: dict[str, Any]) -> None:
     worker = ctx.get(WORKER)
     if worker is not None:
         await worker.client.close()
+
+
+def run_until_stopped(arq_worker: ArqWorker) -> None:
+    """arq's ``Worker.run`` (until SIGTERM or SIGINT), closed by :func:`close_worker`."""
+    arq_worker.main_task = arq_worker.loop.create_task(arq_worker.main())
+    try:
+        arq_worker.loop.run_until_complete(arq_worker.main_task)
+    except asyncio.CancelledError:
+        pass  # the signal handler cancelled it: a normal stop
+    finally:
+        arq_worker.loop.run_until_complete(close_worker(arq_worker))
+
+
+async def close_worker(arq_worker: ArqWorker) -> None:
+    """Stop an arq worker: the jobs still running are cancelled, and arq hands each back
+    to the queue ("will be run again"), so nothing is lost.
+
+    arq's ``close()`` gathers those jobs and re-raises the cancellation of one that had
+    not reached its own handler yet (cancelled as it began): the process then ended
+    with a traceback and exit code 1, its health key, client and pool left open. So
+    the jobs are awaited here first.
+    """
+    main = arq_worker.main_task
+    if main is not None and not main.done():
+        main.cancel()  # no new jobs from here on
+        await asyncio.gather(main, return_exceptions=True)
+    jobs = list(arq_worker.tasks.values())
+    for job in jobs:
+        job.cancel()
+    await asyncio.gather(*jobs, return_exceptions=True)
+    for job_id, job in list(arq_worker.tasks.items()):
+        if job.done():
+            del arq_worker.tasks[job_id]
+    await arq_worker.close()
 
 
 async def recovery_scan(ctx: dict[str, Any]) -> str:

@@ -17,7 +17,7 @@ from arq.worker import Worker as ArqWorker
 from b24.client import Bitrix24Client, client_from_settings
 from b24_dedupe.keys import Keys
 from b24_dedupe.settings import Settings, settings_or_exit
-from worker.app import worker_options
+from worker.app import run_until_stopped, worker_options
 from worker.audit import AuditEntry, AuditLog
 from worker.communications import EMAIL, PHONE, Communication, EvidenceRules
 from worker.not_duplicates import NotDuplicates
@@ -44,7 +44,7 @@ def run_worker(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
     if args.burst:
         options["burst"] = True
         options["poll_delay"] = 0.1
-    ArqWorker(**options).run()
+    run_until_stopped(ArqWorker(**options))
     return 0
 
 
