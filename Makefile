@@ -48,6 +48,7 @@ run: venv redis
 
 soak: venv redis
 	REDIS_URL=$${REDIS_URL:-$(LOCAL_REDIS_URL)} $(BIN)/pytest -q -m soak
+	@if [ -n "$$SOAK_REPORT" ]; then $(BIN)/python -m tests.reliability.summary "$$SOAK_REPORT"; fi
 
 # Every bench/*.py but the helpers (bench/_*.py), each with its defaults: bounded runs,
 # about 35 minutes in all (bench/drain.py at the docs' limits takes most; see its --help).
