@@ -134,10 +134,11 @@ def worker_options(settings: Settings) -> dict[str, Any]:
                 second=0,
                 run_at_startup=False,
                 unique=True,
-                # A walk of many changes at the portal's pace may take as long as the
-                # time between scans (the soak saw it cut at a short JOB_TIMEOUT_SECONDS,
-                # then start over from the same watermark).
-                timeout=max(settings.job_timeout_seconds, settings.scan_interval_seconds),
+                # Not longer: arq marks every job in progress for the longest timeout of
+                # its functions + 10 s, so a killed worker's dedupe jobs would wait that
+                # long. A scan cut off here starts over from the same watermark; the
+                # records its jobs processed meanwhile are skipped then.
+                timeout=settings.job_timeout_seconds,
             )
         ],
         "queue_name": keys.queue,
