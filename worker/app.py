@@ -17,13 +17,14 @@ from arq.worker import Worker as ArqWorker
 from arq.worker import func
 
 from b24.client import client_from_settings
+from b24.client.config import REQUEST_TIME_LIMIT
 from b24_dedupe.keys import DEDUPE_JOB, Keys
 from b24_dedupe.logs import configure_from_settings
 from b24_dedupe.settings import Settings
 from worker.audit import AuditLog
 from worker.communications import EvidenceRules
 from worker.jobs import SETTINGS, WORKER, dedupe_record
-from worker.merging import PORTAL_REQUEST_CUT_SECONDS, reconcile_interrupted
+from worker.merging import reconcile_interrupted
 from worker.not_duplicates import NotDuplicates
 from worker.policy import Policy
 from worker.run import Worker
@@ -115,9 +116,9 @@ async def recovery_scan(ctx: dict[str, Any]) -> str:
     if not got:
         return "not due"
     # A pending entry is interrupted once its job cannot be running any more, nor its
-    # mergeBatch request on the portal (cut at 60 s there).
+    # mergeBatch request on the portal.
     await reconcile_interrupted(
-        worker, older_than=max(settings.job_timeout_seconds, PORTAL_REQUEST_CUT_SECONDS)
+        worker, older_than=max(settings.job_timeout_seconds, REQUEST_TIME_LIMIT)
     )
     results = await scan_recent(worker.client, redis, worker.keys, settings.debounce_seconds)
     return ", ".join(f"{e}: {r.enqueued} enqueued" for e, r in results.items()) or "watermarks set"

@@ -22,9 +22,6 @@ log = logging.getLogger("worker.merging")
 
 MERGED_MARKER_TTL = 86_400
 CONFLICT_MEMORY_TTL = 7 * 86_400
-# The longest a request runs on a cloud portal (facts.md, Limits): a mergeBatch whose
-# answer we lost may still take effect until then.
-PORTAL_REQUEST_CUT_SECONDS = 60.0
 
 
 class LockBusy(Exception):

@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+# A cloud portal cuts a request at 60 s (facts.md, Limits): a write whose answer we
+# lost may still take effect until then.
+REQUEST_TIME_LIMIT = 60.0
+
 
 @dataclass(frozen=True)
 class ClientConfig:
@@ -22,7 +26,7 @@ class ClientConfig:
     cooldown_max: float = 60.0
     cooldown_quiet: float = 60.0
     refusal_retries: int = 10
-    # HTTP: a cloud request is cut at 60 s (docs:limits); the read timeout is above it.
+    # HTTP: the read timeout is above REQUEST_TIME_LIMIT.
     connect_timeout: float = 10.0
     read_timeout: float = 75.0
     # Automatic batching: how long the dispatcher waits for more calls, how many
