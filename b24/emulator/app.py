@@ -119,7 +119,7 @@ async def rest_handler(request: web.Request) -> web.StreamResponse:
     try:
         params = await read_params(request)
     except ConnectionResetError:
-        # The caller gave up (its read timeout) while we were late: nobody to answer.
+        # The caller went away before its body had arrived whole: nobody to answer.
         raise asyncio.CancelledError from None
     except QueryError as exc:
         return _refuse(engine, errors.RestError(400, "INVALID_REQUEST", str(exc)))
