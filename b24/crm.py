@@ -63,7 +63,7 @@ class EntityType(enum.StrEnum):
         return _TYPE_IDS[self]
 
     @property
-    def title(self) -> str:
+    def label(self) -> str:
         """``crm.enum.ownertype`` NAME: ``Lead``, ``Contact``, ``Company``."""
         return self.value.capitalize()
 
