@@ -22,13 +22,14 @@ learns nothing about what a valid event looks like.
 
 from __future__ import annotations
 
-import enum
 import hmac
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import unquote_plus
+
+from b24.crm import CRM_EVENTS, Change, EntityType, RecordRef
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -38,20 +39,6 @@ MAX_FIELDS = 100
 # Record IDs are positive integers (a MySQL INT, strings in the REST answers).
 MAX_ID_DIGITS = 18
 
-ENTITIES = ("LEAD", "CONTACT", "COMPANY")
-
-
-class Change(enum.StrEnum):
-    ADD = "ADD"
-    UPDATE = "UPDATE"
-    DELETE = "DELETE"
-
-
-# docs:api-reference/crm/{leads,contacts,companies}/events
-CRM_EVENTS: dict[str, tuple[str, Change]] = {
-    f"ONCRM{entity}{change.value}": (entity, change) for entity in ENTITIES for change in Change
-}
-
 
 @dataclass(frozen=True, slots=True)
 class Event:
@@ -59,7 +46,7 @@ class Event:
     other than the nine CRM record events (they are acknowledged and ignored)."""
 
     name: str
-    entity: str | None
+    entity: EntityType | None
     change: Change | None
     entity_id: int | None
     member_id: str | None
@@ -70,6 +57,13 @@ class Event:
     @property
     def is_record_event(self) -> bool:
         return self.entity is not None
+
+    @property
+    def record(self) -> RecordRef | None:
+        """The record a CRM record event is about."""
+        if self.entity is None or self.entity_id is None:
+            return None
+        return RecordRef(self.entity, self.entity_id)
 
 
 class EventRejected(Exception):
@@ -231,6 +225,7 @@ def _event_of(fields: Mapping[str, Any]) -> Event:
     if not isinstance(name, str) or not name.strip():
         raise MalformedEvent("event name missing")
     name = name.strip().upper()
+    # The nine record events: docs:api-reference/crm/{leads,contacts,companies}/events
     known = CRM_EVENTS.get(name)
     entity, change = known if known is not None else (None, None)
     return Event(

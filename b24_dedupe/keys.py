@@ -3,7 +3,9 @@
 All keys start with ``Settings.redis_prefix`` (default ``b24dd:``), so that the
 service, its tests and other users of one Redis never touch each other's data.
 The arq queue itself is named ``{prefix}queue``; arq's own job keys keep arq's
-prefixes (``arq:job:`` …) and are found through the queue name.
+prefixes (``arq:job:`` …) and are found through the queue name. The Bitrix24 client's
+shared limits (leaky bucket, cool-down, operating time) live under the same prefix,
+named by :class:`b24.client.keys.ClientKeys`.
 """
 
 from __future__ import annotations
@@ -114,13 +116,3 @@ class Keys:
     @property
     def scan_lock(self) -> str:
         return f"{self.prefix}scan-lock"
-
-    # -- Bitrix24 client (shared by all processes) -------------------------------
-    def rate_bucket(self, portal: str) -> str:
-        return f"{self.prefix}ratelimit:{portal}"
-
-    def cooldown(self, portal: str) -> str:
-        return f"{self.prefix}cooldown:{portal}"
-
-    def operating(self, portal: str, method: str) -> str:
-        return f"{self.prefix}operating:{portal}:{method}"

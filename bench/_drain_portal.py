@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from b24_dedupe.demo.seed import COMPANY, FIRST, LAST, reformat
+from commands.demo.seed import COMPANY, FIRST, LAST, reformat
 
 SWITCHBOARD = "+7 495 100-00-00"
 RECEPTIONISTS = 30  # findbycomm calls a value shared by 20 or more records shared

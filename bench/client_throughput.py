@@ -32,7 +32,6 @@ import redis.asyncio as aioredis
 from b24.client import B24Error, Bitrix24Client, ClientConfig, NotFound
 from b24.emulator.config import EmulatorConfig
 from b24.emulator.server import RunningEmulator, running_emulator
-from b24_dedupe.keys import Keys
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6391/0")
 
@@ -65,7 +64,9 @@ async def dedupe_contact(client: Bitrix24Client, contact_id: int, counts: Counte
 
 async def worker(args: argparse.Namespace) -> dict[str, Any]:
     redis = aioredis.from_url(REDIS_URL)
-    config = ClientConfig(rps=args.rps, burst=args.burst, max_batch_commands=args.max_batch)
+    config = ClientConfig(
+        key_prefix=args.prefix, rps=args.rps, burst=args.burst, max_batch_commands=args.max_batch
+    )
     queue: asyncio.Queue[int] = asyncio.Queue()
     for contact_id in range(1, args.records + 1):
         if contact_id % args.processes == args.index:
@@ -88,9 +89,7 @@ async def worker(args: argparse.Namespace) -> dict[str, Any]:
         counts["calls_at_warmup"] = counts["calls"]
 
     try:
-        async with Bitrix24Client(
-            os.environ["B24_WEBHOOK_URL"], redis, Keys(args.prefix), config=config
-        ) as client:
+        async with Bitrix24Client(os.environ["B24_WEBHOOK_URL"], redis, config=config) as client:
             await redis.rpush(f"{args.prefix}bench:ready", os.getpid())
             await redis.blpop([f"{args.prefix}bench:go"], timeout=120)
             started = time.monotonic()

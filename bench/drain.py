@@ -156,7 +156,7 @@ def service_env(redis_url: str, prefix: str, **settings: str | int) -> dict[str,
 
 
 def command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "b24_dedupe.cli", *args]
+    return [sys.executable, "-m", "commands.main", *args]
 
 
 async def wait_for_key(redis: aioredis.Redis, key: str, child: Child) -> None:

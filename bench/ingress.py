@@ -313,7 +313,7 @@ def main() -> int:
                 [
                     sys.executable,
                     "-m",
-                    "b24_dedupe.cli",
+                    "commands.main",
                     "web",
                     "--host",
                     "127.0.0.1",

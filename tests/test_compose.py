@@ -29,9 +29,9 @@ import redis.asyncio as aioredis
 import yaml
 
 from b24.emulator.server import free_port
-from b24_dedupe.cli import build_parser
 from b24_dedupe.keys import Keys
 from b24_dedupe.settings import Settings
+from commands.main import build_parser
 from tests.conftest import REDIS_URL, StartEmulator
 from worker.app import worker_options
 

@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from b24.emulator.server import RunningEmulator, free_port
 from tests.conftest import REDIS_URL, StartEmulator
 
-COMMAND = [sys.executable, "-m", "b24_dedupe.cli"]
+COMMAND = [sys.executable, "-m", "commands.main"]
 
 
 async def _read_until(stream: asyncio.StreamReader, needle: str, lines: list[str]) -> bool:

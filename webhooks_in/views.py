@@ -17,6 +17,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from b24 import events
+from b24.crm import Change
 from b24.events import Event, EventRejected
 from b24_dedupe import shared_metrics
 from b24_dedupe.dedupe_queue import Outcome, enqueue_event
@@ -87,7 +88,7 @@ async def receive_event(request: web.Request) -> web.StreamResponse:
             event.entity,
             event.entity_id,
             debounce=config.debounce_seconds,
-            deleted=event.change is events.Change.DELETE,
+            deleted=event.change is Change.DELETE,
         )
     except (RedisError, OSError, TimeoutError) as exc:
         metrics.events.inc(event.name, "redis_unavailable")

@@ -16,12 +16,12 @@ from arq.connections import RedisSettings
 from arq.worker import Worker as ArqWorker
 from arq.worker import func
 
-from b24.client import client_from_settings
 from b24.client.config import REQUEST_TIME_LIMIT
+from b24_dedupe.audit import AuditLog
 from b24_dedupe.keys import DEDUPE_JOB, Keys
 from b24_dedupe.logs import configure_from_settings
+from b24_dedupe.portal import client_from_settings
 from b24_dedupe.settings import Settings
-from worker.audit import AuditLog
 from worker.communications import EvidenceRules
 from worker.jobs import SETTINGS, WORKER, dedupe_record
 from worker.merging import reconcile_interrupted

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 
+from b24_dedupe.audit import AuditEntry
 from worker import metrics
-from worker.audit import AuditEntry
 from worker.communications import evidence
 from worker.deciding import decide_for
 from worker.finding import SHARED_THRESHOLD, find_candidates

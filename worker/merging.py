@@ -10,8 +10,8 @@ import time
 from typing import Any
 
 from b24.client import LimitError, MethodError, OutcomeUnknown
+from b24_dedupe.audit import AuditEntry, merge_link
 from b24_dedupe.dedupe_queue import enqueue_event
-from worker.audit import AuditEntry, merge_link
 from worker.communications import communications, evidence
 from worker.deciding import decide_for
 from worker.locks import ValueLock

@@ -8,9 +8,9 @@ import re
 from redis.asyncio import Redis
 
 from b24.client.client import ClientStats
+from b24_dedupe.audit import AuditEntry
 from b24_dedupe.keys import Keys
 from b24_dedupe.shared_metrics import counter_field
-from worker.audit import AuditEntry
 
 _DIGITS = re.compile(r"\d+")
 

@@ -11,8 +11,8 @@ from typing import Any
 from redis.asyncio import Redis
 
 from b24.client import Bitrix24Client, NotFound
+from b24_dedupe.audit import AuditEntry, AuditLog
 from b24_dedupe.keys import Keys
-from worker.audit import AuditEntry, AuditLog
 from worker.communications import EvidenceRules
 from worker.not_duplicates import NotDuplicates
 from worker.policy import Policy

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from b24.client import Bitrix24Client, walk_by_id
+from b24.crm import EntityType
 from b24_dedupe.dedupe_queue import Outcome, enqueue_event
 from b24_dedupe.keys import Keys
 
 log = logging.getLogger("worker.scan")
-
-ENTITIES = ("LEAD", "CONTACT", "COMPANY")
 
 
 @dataclass
@@ -77,7 +76,7 @@ async def scan_recent(
     The first pass only sets the watermarks: older records are ``b24-dedupe scan``'s.
     """
     results: dict[str, ScanResult] = {}
-    for entity in ENTITIES:
+    for entity in EntityType:
         watermark_key = keys.scan_watermark(entity)
         raw = await redis.get(watermark_key)
         if raw is None:

@@ -3,7 +3,7 @@
 See :class:`Bitrix24Client` and docs/client.md.
 """
 
-from b24.client.client import Bitrix24Client, client_from_settings
+from b24.client.client import Bitrix24Client
 from b24.client.commands import Command, is_read
 from b24.client.config import ClientConfig
 from b24.client.errors import (
@@ -45,7 +45,6 @@ __all__ = [
     "TransientError",
     "Webhook",
     "WebhookURLError",
-    "client_from_settings",
     "is_read",
     "walk_by_id",
 ]

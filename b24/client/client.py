@@ -41,13 +41,12 @@ from b24.client.errors import (
     RateLimited,
     TransientError,
 )
+from b24.client.keys import ClientKeys
 from b24.client.limiter import RateLimiter
 from b24.client.operating import OperatingTracker
 from b24.client.responses import Answer, Page, Timing, read_answer, read_batch
 from b24.client.transport import Transport
 from b24.client.webhook import Webhook
-from b24_dedupe.keys import Keys
-from b24_dedupe.settings import Settings
 
 log = logging.getLogger("b24.client")
 
@@ -87,14 +86,13 @@ class Bitrix24Client:
     """An asyncio client of one portal; make one per process and ``close()`` it.
 
     ``webhook_url`` is the inbound webhook ``https://PORTAL/rest/USER_ID/SECRET/``;
-    ``redis`` and ``keys`` hold the limits all processes share.
+    ``redis`` holds the limits all processes share, under ``config.key_prefix``.
     """
 
     def __init__(
         self,
         webhook_url: SecretStr | str,
         redis: aioredis.Redis,
-        keys: Keys,
         *,
         config: ClientConfig | None = None,
         session: aiohttp.ClientSession | None = None,
@@ -102,6 +100,7 @@ class Bitrix24Client:
         self.webhook = Webhook.parse(webhook_url)
         self.portal = self.webhook.portal
         self.config = config = config or ClientConfig()
+        keys = ClientKeys(config.key_prefix)
         self._transport = Transport(
             self.webhook,
             connect_timeout=config.connect_timeout,
@@ -386,18 +385,3 @@ class Bitrix24Client:
         task = asyncio.get_running_loop().create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-
-
-def client_from_settings(settings: Settings, redis: aioredis.Redis) -> Bitrix24Client:
-    """The client of the service's portal, as the settings describe it."""
-    if settings.b24_webhook_url is None:
-        raise ValueError("B24_WEBHOOK_URL is not set")
-    config = ClientConfig(
-        rps=settings.b24_rps,
-        burst=settings.b24_burst,
-        max_batch_commands=settings.b24_batch_commands,
-        read_timeout=settings.b24_read_timeout_seconds,
-    )
-    return Bitrix24Client(
-        settings.b24_webhook_url, redis, Keys(settings.redis_prefix), config=config
-    )

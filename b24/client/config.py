@@ -14,6 +14,9 @@ REQUEST_TIME_LIMIT = 60.0
 class ClientConfig:
     """Defaults follow the docs (facts.md, Limits): 2 requests a second, burst 50."""
 
+    # Every Redis key the client writes starts with this (see :mod:`b24.client.keys`).
+    key_prefix: str = "b24:"
+
     # The portal's leaky bucket (Enterprise: 5 and 250). The client keeps its own bucket
     # ``headroom`` requests below the brim, for the jitter between counting and arrival.
     rps: float = 2.0

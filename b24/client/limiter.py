@@ -20,7 +20,7 @@ import random
 
 import redis.asyncio as aioredis
 
-from b24_dedupe.keys import Keys
+from b24.client.keys import ClientKeys
 
 log = logging.getLogger("b24.client")
 
@@ -78,7 +78,7 @@ class RateLimiter:
     def __init__(
         self,
         redis: aioredis.Redis,
-        keys: Keys,
+        keys: ClientKeys,
         portal: str,
         *,
         rate: float,

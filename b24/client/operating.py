@@ -29,8 +29,8 @@ import redis.asyncio as aioredis
 
 from b24.client.commands import method_key
 from b24.client.errors import OperatingLimit
+from b24.client.keys import ClientKeys
 from b24.client.responses import Timing
-from b24_dedupe.keys import Keys
 
 log = logging.getLogger("b24.client")
 
@@ -100,7 +100,7 @@ class OperatingTracker:
     def __init__(
         self,
         redis: aioredis.Redis,
-        keys: Keys,
+        keys: ClientKeys,
         portal: str,
         *,
         limit: float,

@@ -22,13 +22,11 @@ from b24.emulator.config import EmulatorConfig
 from b24.emulator.engine import Engine, Outcome, RequestTimedOut
 from b24.emulator.errors import RestError
 from b24.emulator.events import EventSender
+from b24.emulator.faults import Faults
 from b24.emulator.listing import Page
 from b24.emulator.seed import load_seed
+from b24.emulator.state import CONFIG, ENGINE, FAULTS, SENDER
 from b24.phpquery import QueryError, encode_php_query, parse_php_query
-
-ENGINE = web.AppKey("engine", Engine)
-SENDER = web.AppKey("sender", EventSender)
-CONFIG = web.AppKey("config", EmulatorConfig)
 
 GATEWAY_TIMEOUT_PAGE = (
     "<html><head><title>504 Gateway Time-out</title></head><body>"
@@ -96,7 +94,7 @@ async def rest_handler(request: web.Request) -> web.StreamResponse:
         secret.encode(), config.secret.encode()
     ):
         return _refuse(engine, errors.no_auth())
-    faults = control.faults_of(request.app)
+    faults = request.app[FAULTS]
     if faults.hits("drop", method):
         engine.stats.dropped_connections += 1
         if request.transport is not None:
@@ -170,7 +168,8 @@ def create_app(
         load_seed(engine.portal, seed)
     app[ENGINE] = engine
     app[CONFIG] = config
-    control.setup(app, engine)
+    app[FAULTS] = Faults()
+    control.setup(app)
     app.router.add_route("*", "/rest/{user_id}/{secret}/{method}", rest_handler)
 
     async def events_ctx(app: web.Application) -> AsyncIterator[None]:

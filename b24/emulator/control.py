@@ -13,14 +13,8 @@ from typing import Any
 from aiohttp import web
 
 from b24.emulator.engine import Engine
-from b24.emulator.faults import Faults, FaultSpecError
-
-FAULTS = web.AppKey("faults", Faults)
-_ENGINE = web.AppKey("control_engine", Engine)
-
-
-def faults_of(app: web.Application) -> Faults:
-    return app[FAULTS]
+from b24.emulator.faults import FaultSpecError
+from b24.emulator.state import ENGINE, FAULTS, SENDER
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
@@ -34,11 +28,11 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 
 
 async def get_stats(request: web.Request) -> web.Response:
-    return web.json_response(request.app[_ENGINE].stats.as_dict())
+    return web.json_response(request.app[ENGINE].stats.as_dict())
 
 
 async def reset_stats(request: web.Request) -> web.Response:
-    engine = request.app[_ENGINE]
+    engine = request.app[ENGINE]
     engine.stats.__init__()  # type: ignore[misc]
     return web.json_response(engine.stats.as_dict())
 
@@ -64,7 +58,7 @@ async def clear_faults(request: web.Request) -> web.Response:
 
 async def set_limits(request: web.Request) -> web.Response:
     """Change rps, burst, operating limit or method times of the running portal."""
-    engine = request.app[_ENGINE]
+    engine = request.app[ENGINE]
     body = await _json_body(request)
     try:
         if "rps" in body:
@@ -82,7 +76,7 @@ async def set_limits(request: web.Request) -> web.Response:
 
 async def charge_operating(request: web.Request) -> web.Response:
     """Spend ``seconds`` of one method's operating budget now (to provoke the limit)."""
-    engine = request.app[_ENGINE]
+    engine = request.app[ENGINE]
     body = await _json_body(request)
     method = str(body.get("method", "")).lower()
     try:
@@ -103,7 +97,7 @@ async def charge_operating(request: web.Request) -> web.Response:
 
 
 async def get_limits(request: web.Request) -> web.Response:
-    return web.json_response(_limits(request.app[_ENGINE]))
+    return web.json_response(_limits(request.app[ENGINE]))
 
 
 def _limits(engine: Engine) -> dict[str, Any]:
@@ -119,8 +113,6 @@ def _limits(engine: Engine) -> dict[str, Any]:
 
 async def set_events(request: web.Request) -> web.Response:
     """``{"enabled": false}`` loses events from now on, as a portal whose queue drops them."""
-    from b24.emulator.app import SENDER
-
     body = await _json_body(request)
     sender = request.app.get(SENDER)
     if sender is None:
@@ -132,9 +124,8 @@ async def set_events(request: web.Request) -> web.Response:
     return web.json_response({"enabled": sender.enabled})
 
 
-def setup(app: web.Application, engine: Engine) -> None:
-    app[FAULTS] = Faults()
-    app[_ENGINE] = engine
+def setup(app: web.Application) -> None:
+    """Add the control routes; the app holds ENGINE and FAULTS already."""
     router = app.router
     router.add_get("/_emulator/stats", get_stats)
     router.add_delete("/_emulator/stats", reset_stats)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from b24.crm import EntityType
 from b24.emulator import errors
-from b24.emulator.fields import ENTITY_TYPES, EntityType, field_descriptions
+from b24.emulator.fields import ENTITY_TYPES, field_descriptions
 from b24.emulator.listing import Page, list_records
 from b24.emulator.registry import Context, Handler, Params, Registry
 

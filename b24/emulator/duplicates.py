@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from b24.crm import EntityType
 from b24.emulator.errors import RestError
 from b24.emulator.fields import (
     ENTITY_TYPES,
     ENTITY_TYPES_BY_ID,
     FIELDS,
-    EntityType,
     is_user_editable,
 )
 from b24.emulator.phones import normalise_communication

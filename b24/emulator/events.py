@@ -15,8 +15,8 @@ from typing import Any
 
 import aiohttp
 
+from b24.crm import EntityType
 from b24.emulator.engine import Stats
-from b24.emulator.fields import EntityType
 from b24.phpquery import encode_php_query
 
 log = logging.getLogger("b24.emulator.events")

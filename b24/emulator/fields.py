@@ -7,10 +7,9 @@ by the portal and never take part in a merge conflict.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-MULTIFIELDS = ("PHONE", "EMAIL", "WEB", "IM")
+from b24.crm import MULTIFIELDS, EntityType
 
 # crm.multifield.fields (docs, "Get Description of Multiple Fields").
 MULTIFIELD_VALUE_TYPES: dict[str, tuple[str, ...]] = {
@@ -21,22 +20,9 @@ MULTIFIELD_VALUE_TYPES: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True)
-class EntityType:
-    """One CRM record type as the REST API names it."""
-
-    name: str  # LEAD, CONTACT, COMPANY
-    type_id: int  # crm.enum.ownertype ID
-    title: str
-    method_prefix: str  # crm.lead
-    event_prefix: str  # ONCRMLEAD
-
-
-LEAD = EntityType("LEAD", 1, "Lead", "crm.lead", "ONCRMLEAD")
-CONTACT = EntityType("CONTACT", 3, "Contact", "crm.contact", "ONCRMCONTACT")
-COMPANY = EntityType("COMPANY", 4, "Company", "crm.company", "ONCRMCOMPANY")
-ENTITY_TYPES: dict[str, EntityType] = {t.name: t for t in (LEAD, CONTACT, COMPANY)}
-ENTITY_TYPES_BY_ID: dict[int, EntityType] = {t.type_id: t for t in (LEAD, CONTACT, COMPANY)}
+LEAD, CONTACT, COMPANY = EntityType.LEAD, EntityType.CONTACT, EntityType.COMPANY
+ENTITY_TYPES: dict[str, EntityType] = {t.name: t for t in EntityType}
+ENTITY_TYPES_BY_ID: dict[int, EntityType] = {t.type_id: t for t in EntityType}
 
 
 def _f(

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from b24.crm import MULTIFIELDS, EntityType
 from b24.emulator import errors
-from b24.emulator.fields import FIELDS, MULTIFIELDS, EntityType
+from b24.emulator.fields import FIELDS
 
 _OPERATOR = re.compile(r"^(>=|<=|!=|!@|=%|%=|[><=!%@])?(.+)$")
 _NUMERIC_TYPES = {"integer", "double", "user", "crm_company", "crm_contact", "crm_lead"}

@@ -14,14 +14,13 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from b24.crm import MULTIFIELDS, EntityType
 from b24.emulator import errors
 from b24.emulator.comm_index import CommunicationIndex
 from b24.emulator.fields import (
     FIELDS,
     LEAD_STATUS_SEMANTICS,
     MULTIFIELD_VALUE_TYPES,
-    MULTIFIELDS,
-    EntityType,
 )
 
 Record = dict[str, Any]

@@ -10,9 +10,10 @@ from typing import Any
 
 from aiohttp import web
 
-from b24.emulator.app import ENGINE, create_app
+from b24.emulator.app import create_app
 from b24.emulator.config import EmulatorConfig
 from b24.emulator.engine import Engine
+from b24.emulator.state import ENGINE
 
 
 @dataclass

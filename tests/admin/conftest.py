@@ -53,7 +53,7 @@ def run_cli(tmp_path: Path) -> RunCli:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "b24_dedupe.cli",
+            "commands.main",
             *args,
             env=env,
             cwd=tmp_path,

@@ -9,7 +9,7 @@ import aiohttp
 import redis.asyncio as aioredis
 
 from b24.emulator.server import RunningEmulator
-from b24_dedupe.admin.enums import ENUMS
+from commands.enums import ENUMS
 from tests.admin.conftest import RunCli, cli_env
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
+from b24_dedupe.audit import AuditEntry
 from tests.admin.conftest import RunCli, cli_env
 from tests.worker.conftest import Stack, StartStack
-from worker.audit import AuditEntry
 
 
 def env_of(stack: Stack) -> dict[str, str]:

@@ -11,7 +11,6 @@ import redis.asyncio as aioredis
 
 from b24.client import Bitrix24Client, ClientConfig
 from b24.emulator.server import RunningEmulator
-from b24_dedupe.keys import Keys
 
 # Short pauses keep the tests quick; the logic is the same as with the defaults.
 QUICK = {
@@ -43,8 +42,7 @@ async def make_client(
         client = Bitrix24Client(
             webhook_url or emulator.webhook_url,
             redis_client,
-            Keys(redis_namespace),
-            config=ClientConfig(**settings),
+            config=ClientConfig(key_prefix=redis_namespace, **settings),
         )
         made.append(client)
         return client

@@ -14,12 +14,12 @@ import os
 import redis.asyncio as aioredis
 
 from b24.client import Bitrix24Client, ClientConfig
-from b24_dedupe.keys import Keys
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
     redis = aioredis.from_url(args.redis_url)
     config = ClientConfig(
+        key_prefix=args.prefix,
         rps=args.rps,
         burst=args.burst,
         headroom=1,
@@ -28,9 +28,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         cooldown_max=0.5,
     )
     try:
-        async with Bitrix24Client(
-            os.environ["B24_WEBHOOK_URL"], redis, Keys(args.prefix), config=config
-        ) as client:
+        async with Bitrix24Client(os.environ["B24_WEBHOOK_URL"], redis, config=config) as client:
             await redis.rpush(args.ready_key, os.getpid())
             if await redis.blpop([args.go_key], timeout=60) is None:
                 return {"calls": 0, "errors": ["no start signal"]}

@@ -8,7 +8,7 @@ import aiohttp
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
-from b24.client import client_from_settings
+from b24_dedupe.portal import client_from_settings
 from b24_dedupe.settings import Settings
 from tests.client.conftest import contact, stats
 from tests.conftest import REDIS_URL, StartEmulator

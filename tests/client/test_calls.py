@@ -24,7 +24,6 @@ from b24.client import (
     walk_by_id,
 )
 from b24.emulator.server import free_port
-from b24_dedupe.keys import Keys
 from tests.client.conftest import MakeClient, contact, control, stats
 from tests.conftest import REDIS_URL, StartEmulator
 
@@ -196,17 +195,19 @@ async def test_a_redis_client_that_decodes_answers_serves_as_well(
 ) -> None:
     emulator = await start_emulator(seed={"contacts": [contact("A")]}, rps=1000.0, burst=1000)
     decoding = aioredis.from_url(REDIS_URL, decode_responses=True)
-    config = ClientConfig(rps=1000.0, burst=1000, cooldown_base=0.01, operating_max_wait=0.0)
+    config = ClientConfig(
+        key_prefix=redis_namespace,
+        rps=1000.0,
+        burst=1000,
+        cooldown_base=0.01,
+        operating_max_wait=0.0,
+    )
     try:
-        async with Bitrix24Client(
-            emulator.webhook_url, decoding, Keys(redis_namespace), config=config
-        ) as client:
+        async with Bitrix24Client(emulator.webhook_url, decoding, config=config) as client:
             assert (await client.call("crm.contact.get", {"id": 1}))["ID"] == "1"
             assert await client.limiter.refused() > 0
             await client.operating.block("crm.contact.get", time.time() + 60)
-        async with Bitrix24Client(
-            emulator.webhook_url, decoding, Keys(redis_namespace), config=config
-        ) as fresh:
+        async with Bitrix24Client(emulator.webhook_url, decoding, config=config) as fresh:
             state = await fresh.operating.state("crm.contact.get")
             assert state.blocked_until > time.time() and state.operating > 0
             with pytest.raises(OperatingLimit):

@@ -15,9 +15,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from b24.client import Answer, OperatingLimit, RateLimited
+from b24.client.keys import ClientKeys
 from b24.client.limiter import RateLimiter
 from b24.emulator.server import RunningEmulator
-from b24_dedupe.keys import Keys
 from tests.client.conftest import MakeClient, contact, control, stats
 from tests.conftest import REDIS_URL, StartEmulator
 
@@ -97,7 +97,7 @@ async def test_a_full_bucket_makes_callers_wait_instead_of_being_refused(
     redis_client: aioredis.Redis, redis_namespace: str
 ) -> None:
     limiter = RateLimiter(
-        redis_client, Keys(redis_namespace), "portal.example", rate=50.0, burst=6, headroom=1,
+        redis_client, ClientKeys(redis_namespace), "portal.example", rate=50.0, burst=6, headroom=1,
         cooldown_base=0.05, cooldown_max=0.5, cooldown_quiet=1.0,
     )  # fmt: skip
     waits = [await limiter.acquire() for _ in range(8)]
@@ -108,7 +108,7 @@ async def test_a_full_bucket_makes_callers_wait_instead_of_being_refused(
 async def test_refusals_escalate_a_portal_wide_cool_down(
     redis_client: aioredis.Redis, redis_namespace: str
 ) -> None:
-    keys = Keys(redis_namespace)
+    keys = ClientKeys(redis_namespace)
     settings: dict[str, Any] = {
         "rate": 1000.0, "burst": 10, "headroom": 1,
         "cooldown_base": 0.02, "cooldown_max": 1.0, "cooldown_quiet": 5.0,
@@ -143,7 +143,9 @@ async def test_recovery_from_a_query_limit_storm(
     assert after["refusals"] == {"QUERY_LIMIT_EXCEEDED": 4}
     # One batch, refused four times and sent again after ever longer pauses.
     assert after["http_requests"] == 5
-    strikes = await redis_client.hget(Keys(redis_namespace).cooldown(client.portal), "strikes")
+    strikes = await redis_client.hget(
+        ClientKeys(redis_namespace).cooldown(client.portal), "strikes"
+    )
     assert strikes == b"4"
 
 

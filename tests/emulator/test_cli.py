@@ -13,7 +13,7 @@ import pytest
 
 from b24.emulator.server import free_port
 
-COMMAND = [sys.executable, "-m", "b24_dedupe.cli", "emulator"]
+COMMAND = [sys.executable, "-m", "commands.main", "emulator"]
 
 
 async def _run(*args: str) -> tuple[int, str]:

@@ -15,8 +15,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from b24.emulator.server import free_port
-from b24_dedupe.cli import main
 from b24_dedupe.keys import Keys
+from commands.main import main
 from tests.conftest import REDIS_URL
 from tests.ingress.conftest import TOKEN, URL, event_body, queued_jobs
 
@@ -123,7 +123,7 @@ async def test_the_command_serves_events_and_stops_on_sigterm(
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "b24_dedupe.cli",
+        "commands.main",
         "web",
         "--host",
         "127.0.0.1",

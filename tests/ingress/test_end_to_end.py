@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 
-from b24.emulator.app import SENDER
 from b24.emulator.server import RunningEmulator
+from b24.emulator.state import SENDER
 from b24_dedupe.keys import Keys
 from b24_dedupe.settings import Settings
 from tests.conftest import StartEmulator

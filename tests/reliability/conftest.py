@@ -42,18 +42,18 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ConstantBackoff
 from redis.exceptions import RedisError
 
-from b24.emulator.app import SENDER
 from b24.emulator.config import EmulatorConfig
 from b24.emulator.fields import EntityType
 from b24.emulator.server import RunningEmulator, free_port, running_emulator
+from b24.emulator.state import SENDER
 from b24.phpquery import encode_php_query
+from b24_dedupe.audit import AuditEntry, AuditLog
 from b24_dedupe.keys import Keys
 from b24_dedupe.settings import Settings
 from tests.reliability.invariants import AcceptedEvents, Findings, check
 from tests.reliability.portal_user import PortalUser
 from tests.reliability.processes import B24_DEDUPE, Process, RedisServer
 from worker.app import build_worker
-from worker.audit import AuditEntry, AuditLog
 from worker.communications import EvidenceRules
 from worker.merging import reconcile_interrupted
 from worker.policy import Policy

@@ -24,7 +24,7 @@ from datetime import datetime
 
 from b24.emulator.fields import ENTITY_TYPES
 from b24.emulator.portal import Portal
-from worker.audit import AuditEntry
+from b24_dedupe.audit import AuditEntry
 from worker.communications import Communication, EvidenceRules, communications, evidence
 from worker.finding import SHARED_THRESHOLD
 from worker.policy import Policy, decide

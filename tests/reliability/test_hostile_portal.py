@@ -20,7 +20,7 @@ import json
 import time
 from typing import Any
 
-from b24.client import client_from_settings
+from b24_dedupe.portal import client_from_settings
 from tests.reliability.conftest import Cluster, RunLength, StartCluster, drive, elapsed
 from worker.jobs import HALT_SECONDS
 

@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from b24.emulator.fields import ENTITY_TYPES
-from b24_dedupe.cli import build_parser
+from commands.main import build_parser
 from tests.reliability.conftest import Cluster, StartCluster, elapsed
 
 CONTACT = ENTITY_TYPES["CONTACT"]

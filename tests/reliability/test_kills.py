@@ -13,8 +13,8 @@ import time
 from collections import Counter
 
 from b24.emulator.fields import ENTITY_TYPES
+from b24_dedupe.audit import AuditEntry, AuditLog
 from tests.reliability.conftest import Cluster, RunLength, StartCluster, drive, elapsed
-from worker.audit import AuditEntry, AuditLog
 
 # A merge takes 0.25 s of real time: kills land in it. (A soak's two merges a second
 # then spend 300 s of mergeBatch's 480 s in ten minutes: the budget holds.)

@@ -17,15 +17,15 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from arq.worker import Worker as ArqWorker
 
-from b24.emulator.app import SENDER
 from b24.emulator.fields import ENTITY_TYPES
 from b24.emulator.server import RunningEmulator, free_port
+from b24.emulator.state import SENDER
+from b24_dedupe.audit import AuditEntry, AuditLog
 from b24_dedupe.keys import Keys
 from b24_dedupe.settings import Settings
 from tests.conftest import REDIS_URL, StartEmulator
 from webhooks_in.app import create_app as create_ingress
 from worker.app import CONFIGURE_LOGGING, worker_options
-from worker.audit import AuditEntry, AuditLog
 from worker.jobs import WORKER
 
 TOKEN = "scenario-application-token"

@@ -14,11 +14,11 @@ import pytest
 import redis.asyncio as aioredis
 
 from b24.emulator.server import RunningEmulator
+from b24_dedupe.audit import AuditEntry, AuditLog
 from b24_dedupe.keys import Keys
 from tests.conftest import REDIS_URL, StartEmulator
-from worker.audit import AuditEntry, AuditLog
 
-COMMAND = [sys.executable, "-m", "b24_dedupe.cli"]
+COMMAND = [sys.executable, "-m", "commands.main"]
 
 
 async def run_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
+from b24_dedupe.audit import AuditEntry
 from tests.worker.conftest import StartStack
-from worker.audit import AuditEntry
 from worker.jobs import WORKER
 from worker.merging import reconcile_interrupted
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import time
 
-from b24.emulator import control
+from b24.emulator.state import FAULTS
+from b24_dedupe.audit import AuditEntry
 from b24_dedupe.dedupe_queue import enqueue_event
 from tests.worker.conftest import Stack, StartStack
-from worker.audit import AuditEntry
 from worker.jobs import WORKER
 from worker.merging import reconcile_interrupted
 
@@ -462,7 +462,7 @@ async def _merge_once_more(stack: Stack, fault: dict[str, object]) -> tuple[int,
     """Two twins; the merge request meets ``fault``: answers who survived and who went."""
     a = await stack.add("CONTACT", NAME="Late", PHONE=["+7 903 505-05-05"])
     await stack.settle()
-    control.faults_of(stack.emulator.app).update({**fault, "methods": ["crm.entity.mergeBatch"]})
+    stack.emulator.app[FAULTS].update({**fault, "methods": ["crm.entity.mergeBatch"]})
     b = await stack.add("CONTACT", NAME="Late", PHONE=["+7 903 505-05-05"])
     await stack.settle()
     return a, b

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from b24.emulator import control
+from b24.emulator.state import FAULTS
 from tests.worker.conftest import StartStack
 from worker.app import close_worker
 
@@ -14,7 +14,7 @@ async def test_closing_a_worker_hands_running_jobs_back_and_raises_nothing(
 ) -> None:
     stack = await start_stack()
     await stack.add("CONTACT", NAME="Slow", PHONE=["+7 903 700-00-01"])
-    control.faults_of(stack.emulator.app).update({"rates": {"latency": 1.0}, "latency_seconds": 5})
+    stack.emulator.app[FAULTS].update({"rates": {"latency": 1.0}, "latency_seconds": 5})
     for _ in range(100):  # bounded: 10 s for the job to start
         if any(not job.done() for job in stack.arq.tasks.values()):
             break

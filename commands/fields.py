@@ -17,9 +17,9 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from b24.client import Bitrix24Client, MethodError
-from b24_dedupe.admin.output import as_json, table
-from b24_dedupe.admin.session import Refusal, run_with_portal
 from b24_dedupe.settings import settings_or_exit
+from commands.output import as_json, table
+from commands.session import Refusal, run_with_portal
 
 # docs (crm.duplicate.volatileType.register): "A total of 7 custom fields can be
 # registered", for leads, contacts and companies together.

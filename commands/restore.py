@@ -26,10 +26,10 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from b24.client import Bitrix24Client, MethodError, OutcomeUnknown
-from b24_dedupe.admin.session import Refusal, run_with_portal
+from b24_dedupe.audit import AuditEntry, AuditLog
 from b24_dedupe.keys import Keys
 from b24_dedupe.settings import Settings, settings_or_exit
-from worker.audit import AuditEntry, AuditLog
+from commands.session import Refusal, run_with_portal
 from worker.not_duplicates import NotDuplicates
 
 RESTORED = "restored"

@@ -15,9 +15,9 @@ from typing import Any
 from b24.emulator.errors import RestError
 from b24.emulator.fields import ENTITY_TYPES
 from b24.emulator.portal import Portal
-from b24_dedupe.demo.seed import demo_people, reformat, twin
+from commands.demo.seed import demo_people, reformat, twin
 
-log = logging.getLogger("b24_dedupe.demo")
+log = logging.getLogger("commands.demo")
 
 
 class Feeder:

@@ -1,42 +1,16 @@
-"""``b24-dedupe web``: serve the ingress until SIGINT or SIGTERM."""
+"""``b24-dedupe web``: serve the webhook ingress until SIGINT or SIGTERM."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
-import logging
+from typing import Any
 
-from aiohttp import web
 from pydantic import ValidationError
 
 from b24_dedupe.logs import configure_from_settings
 from b24_dedupe.settings import Settings
-from b24_dedupe.signals import until_stopped
-from webhooks_in.app import create_app
-from webhooks_in.views import WEBHOOK_PATH
-
-log = logging.getLogger("webhooks_in")
-
-
-async def serve(settings: Settings, host: str, port: int) -> None:
-    """Run the ingress on ``host:port``; raises OSError when it cannot listen there."""
-    runner = web.AppRunner(create_app(settings), access_log=None, handle_signals=False)
-    await runner.setup()
-    # What start-up built lives as long as the process: keep it out of the collector's
-    # full passes, which otherwise walk it all (~25 ms, straight into the p99 latency).
-    gc.collect()
-    gc.freeze()
-    try:
-        await web.TCPSite(runner, host, port).start()
-        log.info(
-            "ingress listening",
-            extra={"url": f"http://{host}:{port}{WEBHOOK_PATH}", "prefix": settings.redis_prefix},
-        )
-        await until_stopped()
-        log.info("ingress stopping")
-    finally:
-        await runner.cleanup()
+from webhooks_in.server import serve
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,3 +45,16 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except OSError as exc:
         parser.error(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
     return 0
+
+
+def register(commands: Any) -> None:
+    """Add ``web`` to the ``b24-dedupe`` parser."""
+    parser = commands.add_parser(
+        "web",
+        help="serve the webhook ingress (Bitrix24 outbound events -> dedupe jobs)",
+        description="Serve POST /webhooks/bitrix24, /healthz, /readyz and /metrics on HOST:PORT. "
+        "Configuration comes from the environment (B24_APPLICATION_TOKEN, REDIS_URL, "
+        "REDIS_PREFIX, DEBOUNCE_SECONDS, MAX_BODY_BYTES, LOG_LEVEL, LOG_FORMAT).",
+    )
+    add_arguments(parser)
+    parser.set_defaults(run=lambda args: run(parser, args))

@@ -16,9 +16,9 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from b24.client import Bitrix24Client
-from b24_dedupe.admin.output import as_json, columns_of, table
-from b24_dedupe.admin.session import run_with_portal
 from b24_dedupe.settings import settings_or_exit
+from commands.output import as_json, columns_of, table
+from commands.session import run_with_portal
 
 # name on the command line -> (method, what it lists)
 ENUMS: dict[str, tuple[str, str]] = {

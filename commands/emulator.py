@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from typing import Any
 
 from b24.emulator.config import EmulatorConfig
 from b24.emulator.seed import SeedError, read_seed
@@ -89,3 +90,14 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except OSError as exc:
         parser.error(f"cannot listen on {args.host}:{args.port}: {exc.strerror}")
     return 0
+
+
+def register(commands: Any) -> None:
+    """Add ``emulator`` to the ``b24-dedupe`` parser."""
+    parser = commands.add_parser(
+        "emulator",
+        help="serve an emulated Bitrix24 portal (for tests, benchmarks, the demo)",
+        description="Serve an emulated Bitrix24 portal on HOST:PORT.",
+    )
+    add_arguments(parser)
+    parser.set_defaults(run=lambda args: run(parser, args))

@@ -11,23 +11,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+from typing import Any
 
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
-from b24.client import client_from_settings
+from b24.crm import EntityType
 from b24.emulator.config import EmulatorConfig
 from b24.emulator.server import running_emulator
-from b24_dedupe.demo.feeder import Feeder
-from b24_dedupe.demo.seed import build_seed
 from b24_dedupe.keys import Keys
 from b24_dedupe.logs import configure_from_settings
-from b24_dedupe.serve import running_service
+from b24_dedupe.portal import client_from_settings
 from b24_dedupe.settings import Settings, settings_or_exit
 from b24_dedupe.signals import until_stopped
-from worker.scan import ENTITIES, scan
+from commands.demo.feeder import Feeder
+from commands.demo.seed import build_seed
+from commands.serve import running_service
+from worker.scan import scan
 
-log = logging.getLogger("b24_dedupe.demo")
+log = logging.getLogger("commands.demo")
 
 DEMO_SECRET = "demo-secret"
 DEMO_TOKEN = "demo-application-token"
@@ -87,7 +89,7 @@ async def demo(settings: Settings, args: argparse.Namespace) -> None:
         async with running_service(settings, args.host, args.port):
             client = client_from_settings(settings, redis)
             keys = Keys(settings.redis_prefix)
-            for entity in ENTITIES:
+            for entity in EntityType:
                 result, _ = await scan(client, redis, keys, entity, only_unprocessed=False)
                 log.info(
                     "scan enqueued the seeded records",
@@ -123,3 +125,15 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def register(commands: Any) -> None:
+    """Add ``demo`` to the ``b24-dedupe`` parser."""
+    parser = commands.add_parser(
+        "demo",
+        help="the service against a seeded emulated portal, with live changes",
+        description="Start an emulated portal with duplicates and traps, the ingress and a "
+        "worker, and feed the portal changes. Ctrl-C stops everything.",
+    )
+    add_arguments(parser)
+    parser.set_defaults(run=lambda args: run(parser, args))

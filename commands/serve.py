@@ -23,7 +23,7 @@ from b24_dedupe.signals import until_stopped
 from webhooks_in.app import create_app
 from worker.app import CONFIGURE_LOGGING, close_worker, worker_options
 
-log = logging.getLogger("b24_dedupe.serve")
+log = logging.getLogger("commands.serve")
 
 
 @asynccontextmanager
@@ -77,3 +77,14 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except OSError as exc:
         parser.error(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
     return 0
+
+
+def register(commands: Any) -> None:
+    """Add ``serve`` to the ``b24-dedupe`` parser."""
+    parser = commands.add_parser(
+        "serve",
+        help="ingress and worker in one process (a small portal, `make run`)",
+        description="Serve the ingress and run a worker in one process until Ctrl-C.",
+    )
+    add_arguments(parser)
+    parser.set_defaults(run=lambda args: run(parser, args))

@@ -25,12 +25,13 @@ from b24.client import (
     PermissionDenied,
     Webhook,
     WebhookURLError,
-    client_from_settings,
 )
 from b24_dedupe.logs import configure, settings_secrets
+from b24_dedupe.portal import client_from_settings
 from b24_dedupe.settings import Settings
 
 PortalWork = Callable[[Bitrix24Client, aioredis.Redis], Awaitable[int]]
+RedisWork = Callable[[aioredis.Redis], Awaitable[int]]
 
 
 class Refusal(Exception):
@@ -48,6 +49,31 @@ def webhook_or_exit(parser: argparse.ArgumentParser, settings: Settings) -> Webh
         return Webhook.parse(settings.b24_webhook_url)
     except WebhookURLError as exc:
         parser.error(f"B24_WEBHOOK_URL: {exc}")
+
+
+def needs_portal(parser: argparse.ArgumentParser, settings: Settings) -> None:
+    """Exit 2 unless an inbound webhook is configured."""
+    if settings.b24_webhook_url is None:
+        parser.error(
+            "B24_WEBHOOK_URL is not set: the inbound webhook "
+            "https://PORTAL/rest/USER_ID/SECRET/ with the crm scope"
+        )
+
+
+async def _with_redis(settings: Settings, work: RedisWork) -> int:
+    redis = aioredis.Redis.from_url(settings.redis_url)
+    try:
+        return await work(redis)
+    finally:
+        await redis.aclose()
+
+
+def run_with_redis(parser: argparse.ArgumentParser, settings: Settings, work: RedisWork) -> int:
+    """Run ``work`` with a Redis connection; exit 2 when Redis cannot be reached."""
+    try:
+        return asyncio.run(_with_redis(settings, work))
+    except (ConnectionError, OSError, aioredis.ConnectionError) as exc:
+        parser.error(f"cannot reach Redis at REDIS_URL: {exc}")
 
 
 def redis_location(url: str) -> str:

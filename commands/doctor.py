@@ -43,10 +43,10 @@ from b24.client import (
 )
 from b24.client.responses import read_answer
 from b24.client.transport import Transport
-from b24_dedupe.admin.fields import FIELD_LIMIT
-from b24_dedupe.admin.session import redis_location
 from b24_dedupe.keys import Keys
 from b24_dedupe.settings import Settings, settings_or_exit
+from commands.fields import FIELD_LIMIT
+from commands.session import redis_location
 from worker.app import worker_options
 
 Level = Literal["ok", "info", "warn", "FAIL"]

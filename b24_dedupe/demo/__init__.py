@@ -1,1 +1,0 @@
-"""``b24-dedupe demo``: the service against a seeded emulated portal, changes fed live."""

@@ -1,0 +1,1 @@
+"""The ``b24-dedupe`` command line: every subcommand, registered in :mod:`commands.main`."""

@@ -1,0 +1,1 @@
+"""``b24-dedupe demo``: the service against a seeded emulated portal."""
