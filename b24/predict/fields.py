@@ -76,8 +76,10 @@ ZERO_TYPES = frozenset({"double", "integer", "user"})
 MULTIFIELD_TYPE = "crm_multifield"
 
 # Placeholders that count as no value (contactmerger.php:383-399, companymerger.php:451-467):
-# the web-form template (modules/crm/lang/{ru,en}/lib/webform/entity.php) and the
-# unnamed/untitled text (modules/crm/lang/{ru,en}/classes/general/crm_{contact,company}.php).
+# the web-form template (modules/crm/lang/{ru,en}/lib/webform/entity.php, registered by
+# contactmerger.php:11 / companymerger.php:11 via Loc::loadMessages) and the unnamed/untitled
+# text (modules/crm/lang/{ru,en}/classes/general/crm_{contact,company}.php, loaded by
+# crm_{contact,company}.php:2), so Loc::getMessage finds all four in the merge request.
 PLACEHOLDERS: dict[str, dict[EntityType, tuple[str, ...]]] = {
     "ru": {CONTACT: ("частное лицо", "Без имени"), COMPANY: ("юридическое лицо", "Без названия")},
     "en": {CONTACT: ("individual", "No name"), COMPANY: ("company", "Untitled")},
@@ -132,8 +134,9 @@ def is_multifield(code: str, info: Mapping[str, Any]) -> bool:
 
 def is_binding(code: str, info: Mapping[str, Any]) -> bool:
     """CONTACT_IDS, COMPANY_IDS, company CONTACT_ID: Multiple entity fields. The merger's
-    record (GetListEx '*') does not carry them, so they are never compared; the bindings are
-    merged as a union instead (sheet 3, entitybindingmerger.php:21-129)."""
+    record (``GetListEx(['*', 'UF_*'])``, e.g. leadmerger.php:61-76) does not carry them, so
+    they are never compared (inference); the bindings are merged as a union instead
+    (sheet 3, entitybindingmerger.php:21-129)."""
     return bool(info.get("isMultiple")) and not is_user_field(code, info)
 
 

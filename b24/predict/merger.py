@@ -62,8 +62,7 @@ def predict_merge(
     - ``zero_link_is_value``: a ``crm_*`` link holding 0 counts as a value (sheet 2.1,
       inference); False treats it as empty.
     - ``placeholders``: the contact NAME / company TITLE texts counted as empty; default: the
-      portal language's web-form and "unnamed" texts (whether the merger's Loc::getMessage
-      finds them in the REST request is unconfirmed).
+      portal language's web-form and "unnamed"/"untitled" texts (fields.py PLACEHOLDERS).
     """
     opts = make_options(
         entity,
