@@ -119,6 +119,13 @@ CASES: list[Case] = [
     ("pairwise_conflict", CONTACT,
      [rec(1, NAME="Alexander"), rec(2, NAME="Alex"), rec(3, NAME="Xander")],
      "CONFLICT", {"NAME": "Alexander"}, {}),
+    # namefield.php:38-57,161-164 — the pairwise pass reads LAST_NAME from the real target:
+    # pair ("Petrov" as target, "Ivan Petrov" as seed) finds no rule, although each seed
+    # alone merges (misplaced_seed above)
+    ("pair_pass_real_target", CONTACT,
+     [rec(1, NAME="Ivan", LAST_NAME="Petrov"), rec(2, NAME="Petrov"),
+      rec(3, NAME="Ivan", LAST_NAME="Petrov")],
+     "CONFLICT", {"NAME": "Ivan"}, {}),
     # namefield.php:9,29-36 — ten valued seeds: the name rules still apply
     ("ten_seeds_substring", CONTACT,
      [rec(1, NAME="Joanna")] + [rec(i, NAME="Joanna") for i in range(2, 11)]
