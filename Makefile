@@ -35,6 +35,7 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # With a portal configured (B24_WEBHOOK_URL and B24_APPLICATION_TOKEN, in the
 # environment or .env) the real service; without one, the demo against the emulator.

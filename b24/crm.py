@@ -137,6 +137,15 @@ class RecordRef:
     entity: EntityType
     id: int
 
+    def __post_init__(self) -> None:
+        # ``RecordRef("CONTACT", "12")`` as read from JSON or a job's arguments.
+        entity: object = self.entity
+        if not isinstance(entity, EntityType):
+            object.__setattr__(self, "entity", EntityType(str(entity).upper()))
+        number: object = self.id
+        if not isinstance(number, int):
+            object.__setattr__(self, "id", int(str(number)))
+
     def __str__(self) -> str:
         return f"{self.entity.value}:{self.id}"
 

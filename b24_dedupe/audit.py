@@ -22,13 +22,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from b24.crm import EntityType, RecordRef
+from b24_dedupe.decisions import Decision
 from b24_dedupe.keys import Keys
-
-MERGE_LINKS = {
-    "LEAD": "/crm/lead/merge/?id=",
-    "CONTACT": "/crm/contact/merge/?id=",
-    "COMPANY": "/crm/company/merge/?id=",
-}
 
 
 def new_audit_id(now: float | None = None) -> str:
@@ -37,18 +33,18 @@ def new_audit_id(now: float | None = None) -> str:
     return stamp.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
-def merge_link(entity: str, ids: list[int]) -> str:
+def merge_link(entity: EntityType, ids: list[int]) -> str:
     """Where an administrator finishes a merge Bitrix24 answered with CONFLICT (docs)."""
-    return MERGE_LINKS[entity] + ",".join(str(i) for i in ids)
+    return entity.merge_path(ids)
 
 
 @dataclass
 class AuditEntry:
     """One decision about one record."""
 
-    entity: str
+    entity: EntityType
     entity_id: int
-    decision: str  # merged | conflict | error | pending | no_merge | dry_run | gone | skipped
+    decision: Decision
     reason: str
     id: str = field(default_factory=new_audit_id)
     at: float = field(default_factory=time.time)
@@ -60,6 +56,21 @@ class AuditEntry:
     outcome: dict[str, Any] = field(default_factory=dict)
     requests: int = 0
     duration: float = 0.0
+
+    def __post_init__(self) -> None:
+        # Entries read back from JSON (and older ones) carry plain strings.
+        self.entity = EntityType(self.entity)
+        self.decision = Decision(self.decision)
+
+    @property
+    def record(self) -> RecordRef:
+        return RecordRef(self.entity, self.entity_id)
+
+    @property
+    def status(self) -> str | None:
+        """The outcome's status (:class:`Outcome` value), if the entry has one."""
+        status = self.outcome.get("status")
+        return None if status is None else str(status)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
@@ -83,7 +94,7 @@ class AuditLog:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(self.keys.audit(entry.id), body)
             pipe.zadd(self.keys.audit_index, {entry.id: entry.at})
-            if entry.decision == "pending":
+            if entry.decision is Decision.PENDING:
                 pipe.zadd(self.keys.audit_pending, {entry.id: entry.at})
             else:
                 pipe.zrem(self.keys.audit_pending, entry.id)
@@ -131,12 +142,12 @@ class AuditLog:
                     yield entry
             start += batch
 
-    async def for_record(self, entity: str, entity_id: int, limit: int = 1000) -> list[AuditEntry]:
+    async def for_record(self, record: RecordRef, limit: int = 1000) -> list[AuditEntry]:
         """Entries about a record (as the job's record or inside a merge group)."""
         found = []
         async for entry in self.entries():
-            if entry.entity == entity and (
-                entry.entity_id == entity_id or entity_id in entry.group
+            if entry.entity == record.entity and (
+                entry.entity_id == record.id or record.id in entry.group
             ):
                 found.append(entry)
                 if len(found) >= limit:

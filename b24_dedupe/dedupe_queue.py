@@ -47,6 +47,7 @@ from arq.jobs import serialize_job
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
+from b24.crm import RecordRef
 from b24_dedupe.keys import DEDUPE_JOB, Keys
 
 # Sends one command, returns its reply: ``Redis.execute_command`` or an auto-pipeline's.
@@ -64,7 +65,7 @@ class CommandSender(Protocol):
 DELETED_TTL_SECONDS = 86_400
 
 
-class Outcome(enum.StrEnum):
+class Enqueued(enum.StrEnum):
     """What :func:`enqueue_event` did with an event (a label in logs and metrics)."""
 
     ENQUEUED = "enqueued"  # a new job waits for the record
@@ -164,25 +165,25 @@ def _direct(redis: Redis | CommandSender) -> Execute:
     return cast(Execute, redis.execute_command)
 
 
-_OUTCOMES = (Outcome.ENQUEUED, Outcome.COALESCED, Outcome.RERUN)
+_OUTCOMES = (Enqueued.ENQUEUED, Enqueued.COALESCED, Enqueued.RERUN)
 
 
-def _new_job(entity: str, entity_id: int, debounce: float) -> list[Any]:
+def _new_job(record: RecordRef, debounce: float) -> list[Any]:
     """ARGV for a new arq job: id, serialized job, score, expiry (as enqueue_job sets them)."""
     now_ms = round(time.time() * 1000)
     debounce_ms = round(debounce * 1000)
-    kwargs = {"entity": entity, "entity_id": entity_id}
+    kwargs = {"entity": record.entity.value, "entity_id": record.id}
     body = serialize_job(DEDUPE_JOB, (), kwargs, None, now_ms)
     # 128 random bits in hex, the shape of arq's uuid4().hex, at a fifth of its cost.
     job_id = os.urandom(16).hex()
     return [job_id, body, now_ms + debounce_ms, debounce_ms + expires_extra_ms]
 
 
-def _job_keys(keys: Keys, entity: str, entity_id: int, job_id: str) -> list[str]:
+def _job_keys(keys: Keys, record: RecordRef, job_id: str) -> list[str]:
     return [
-        keys.pending(entity, entity_id),
-        keys.running(entity, entity_id),
-        keys.rerun(entity, entity_id),
+        keys.pending(record),
+        keys.running(record),
+        keys.rerun(record),
         keys.queue,
         job_key_prefix + job_id,
     ]
@@ -191,12 +192,11 @@ def _job_keys(keys: Keys, entity: str, entity_id: int, job_id: str) -> list[str]
 async def enqueue_event(
     redis: Redis | CommandSender,
     keys: Keys,
-    entity: str,
-    entity_id: int,
+    record: RecordRef,
     *,
     debounce: float,
     deleted: bool = False,
-) -> Outcome:
+) -> Enqueued:
     """Record one accepted event for a record, in one Redis round trip.
 
     ADD/UPDATE: join the waiting job, or mark a rerun of the running one, or enqueue a
@@ -205,19 +205,19 @@ async def enqueue_event(
     """
     send = _direct(redis)
     if deleted:
-        await send("SET", keys.deleted(entity, entity_id), b"1", "EX", DELETED_TTL_SECONDS)
-        return Outcome.DELETED
-    job = _new_job(entity, entity_id, debounce)
+        await send("SET", keys.deleted(record), b"1", "EX", DELETED_TTL_SECONDS)
+        return Enqueued.DELETED
+    job = _new_job(record, debounce)
     code = await _ENQUEUE.run(
         send,
-        _job_keys(keys, entity, entity_id, job[0]),
+        _job_keys(keys, record, job[0]),
         job,
     )
     return _OUTCOMES[int(code)]
 
 
 async def job_started(
-    redis: Redis, keys: Keys, entity: str, entity_id: int, job_id: str, lease_seconds: float
+    redis: Redis, keys: Keys, record: RecordRef, job_id: str, lease_seconds: float
 ) -> None:
     """Call first in the job, before reading the record: later events lead to a rerun.
 
@@ -227,7 +227,7 @@ async def job_started(
     lease_ms = max(1, round(lease_seconds * 1000))
     await _STARTED.run(
         _direct(redis),
-        [keys.pending(entity, entity_id), keys.running(entity, entity_id)],
+        [keys.pending(record), keys.running(record)],
         [job_id, lease_ms],
     )
 
@@ -235,8 +235,7 @@ async def job_started(
 async def job_finished(
     redis: Redis,
     keys: Keys,
-    entity: str,
-    entity_id: int,
+    record: RecordRef,
     debounce: float,
     *,
     job_id: str | None = None,
@@ -246,15 +245,15 @@ async def job_finished(
 
     With ``job_id`` the lease is only cleared when it is still this job's.
     """
-    job = _new_job(entity, entity_id, debounce)
+    job = _new_job(record, debounce)
     rerun = await _FINISHED.run(
         _direct(redis),
-        _job_keys(keys, entity, entity_id, job[0]),
+        _job_keys(keys, record, job[0]),
         [*job, job_id or ""],
     )
     return bool(rerun)
 
 
-async def is_deleted(redis: Redis, keys: Keys, entity: str, entity_id: int) -> bool:
+async def is_deleted(redis: Redis, keys: Keys, record: RecordRef) -> bool:
     """True when a DELETE event for the record arrived (within :data:`DELETED_TTL_SECONDS`)."""
-    return bool(await redis.exists(keys.deleted(entity, entity_id)))
+    return bool(await redis.exists(keys.deleted(record)))

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from b24.crm import EntityType, RecordRef
+
 # The arq function that processes one record.
 DEDUPE_JOB = "dedupe_record"
 
@@ -24,25 +26,21 @@ class Keys:
     def queue(self) -> str:
         return f"{self.prefix}queue"
 
-    def record(self, entity: str, entity_id: int) -> str:
-        """``LEAD:12``: how a record is named inside other keys."""
-        return f"{entity}:{entity_id}"
-
-    def pending(self, entity: str, entity_id: int) -> str:
+    def pending(self, record: RecordRef) -> str:
         """Set while a job for the record waits in the queue (coalesces events)."""
-        return f"{self.prefix}pending:{entity}:{entity_id}"
+        return f"{self.prefix}pending:{record}"
 
-    def running(self, entity: str, entity_id: int) -> str:
+    def running(self, record: RecordRef) -> str:
         """Set while a job for the record runs (a lease that expires with the job timeout)."""
-        return f"{self.prefix}running:{entity}:{entity_id}"
+        return f"{self.prefix}running:{record}"
 
-    def rerun(self, entity: str, entity_id: int) -> str:
+    def rerun(self, record: RecordRef) -> str:
         """Set by an event that arrived while the record's job ran: one more run follows."""
-        return f"{self.prefix}rerun:{entity}:{entity_id}"
+        return f"{self.prefix}rerun:{record}"
 
-    def deleted(self, entity: str, entity_id: int) -> str:
+    def deleted(self, record: RecordRef) -> str:
         """Set by a DELETE event, so that a pending job for the record ends without work."""
-        return f"{self.prefix}deleted:{entity}:{entity_id}"
+        return f"{self.prefix}deleted:{record}"
 
     # -- Worker ---------------------------------------------------------------------
     def audit(self, audit_id: str) -> str:
@@ -78,9 +76,9 @@ class Keys:
         """Held while a merge involving a normalised value (``PHONE:+7999…``) is under way."""
         return f"{self.prefix}lock:{value}"
 
-    def merged(self, entity: str, entity_id: int) -> str:
+    def merged(self, record: RecordRef) -> str:
         """A survivor's DATE_MODIFY right after our merge: its update event needs no work."""
-        return f"{self.prefix}merged:{entity}:{entity_id}"
+        return f"{self.prefix}merged:{record}"
 
     @property
     def not_duplicate_pairs(self) -> str:
@@ -92,7 +90,7 @@ class Keys:
         """Set of normalised values (``EMAIL:x@y``) that are never evidence."""
         return f"{self.prefix}not-duplicates:values"
 
-    def scan_watermark(self, entity: str) -> str:
+    def scan_watermark(self, entity: EntityType) -> str:
         """DATE_MODIFY up to which the recovery scan has looked."""
         return f"{self.prefix}scan-watermark:{entity}"
 
@@ -105,11 +103,11 @@ class Keys:
         """Set when the portal blocks us (OVERLOAD_LIMIT, a bad webhook): jobs wait."""
         return f"{self.prefix}halt"
 
-    def processed(self, entity: str, entity_id: int) -> str:
+    def processed(self, record: RecordRef) -> str:
         """DATE_MODIFY of the record when a job last read it (the scan skips it then)."""
-        return f"{self.prefix}processed:{entity}:{entity_id}"
+        return f"{self.prefix}processed:{record}"
 
-    def conflict(self, entity: str, ids: list[int]) -> str:
+    def conflict(self, entity: EntityType, ids: list[int]) -> str:
         """The group's DATE_MODIFYs when Bitrix24 answered CONFLICT: not tried again unchanged."""
         return f"{self.prefix}conflict:{entity}:{','.join(str(i) for i in sorted(ids))}"
 

@@ -79,7 +79,7 @@ def run_audit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                 record = RecordRef.parse(args.record)
             except ValueError:
                 parser.error("--record takes ENTITY:ID, such as contact:12")
-            entries = await audit.for_record(record.entity, record.id)
+            entries = await audit.for_record(record)
         for entry in entries:
             if args.json:
                 print(entry.to_json())

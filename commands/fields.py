@@ -17,27 +17,29 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from b24.client import Bitrix24Client, MethodError
+from b24.crm import EntityType
 from b24_dedupe.settings import settings_or_exit
+from commands.arguments import ENTITY_CHOICES
 from commands.output import as_json, table
 from commands.session import Refusal, run_with_portal
 
 # docs (crm.duplicate.volatileType.register): "A total of 7 custom fields can be
 # registered", for leads, contacts and companies together.
 FIELD_LIMIT = 7
-ENTITY_TYPE_IDS = {"lead": 1, "contact": 3, "company": 4}
-ENTITY_BY_TYPE_ID = {type_id: name for name, type_id in ENTITY_TYPE_IDS.items()}
 HEADERS = {"fieldCode": "FIELD", "fieldTitle": "TITLE", "inUse": "IN USE AS"}
 
 
 def _entity(type_id: Any) -> str:
+    """``3`` → ``contact``: how the command names a record type."""
     try:
-        return ENTITY_BY_TYPE_ID.get(int(type_id), str(type_id))
+        known = EntityType.by_type_id(int(type_id))
     except (TypeError, ValueError):
         return str(type_id)
+    return known.value.lower() if known is not None else str(type_id)
 
 
 async def _available(client: Bitrix24Client, entity: str | None = None) -> list[dict[str, Any]]:
-    params = {"entityTypeId": ENTITY_TYPE_IDS[entity]} if entity else {}
+    params = {"entityTypeId": EntityType.parse(entity).type_id} if entity else {}
     rows = await client.call("crm.duplicate.volatileType.fields", params)
     return [
         {"entity": _entity(row.get("entityTypeId")), **row}
@@ -120,7 +122,7 @@ async def add_field(client: Bitrix24Client, entity: str, code: str) -> int:
     try:
         result = await client.call(
             "crm.duplicate.volatileType.register",
-            {"entityTypeId": ENTITY_TYPE_IDS[entity], "fieldCode": code},
+            {"entityTypeId": EntityType.parse(entity).type_id, "fieldCode": code},
         )
     except MethodError as exc:
         print(f"the portal refused to add {entity} {code}: {exc}", file=sys.stderr)
@@ -184,10 +186,10 @@ def register(commands: Any) -> None:
     listing = actions.add_parser("list", help="the fields in use, with their titles (default)")
     listing.add_argument("--json", action="store_true", help="print JSON")
     available = actions.add_parser("available", help="the fields that can be added")
-    available.add_argument("--entity", choices=sorted(ENTITY_TYPE_IDS))
+    available.add_argument("--entity", choices=ENTITY_CHOICES)
     available.add_argument("--json", action="store_true", help="print JSON")
     add = actions.add_parser("add", help="add a field to the duplicate search")
-    add.add_argument("entity", choices=sorted(ENTITY_TYPE_IDS))
+    add.add_argument("entity", choices=ENTITY_CHOICES)
     add.add_argument("field_code", metavar="FIELD_CODE", help="such as UF_CRM_1750854801")
     remove = actions.add_parser("remove", help="remove a field from the duplicate search")
     remove.add_argument("field_id", metavar="ID", type=_field_id, help="its ID in `fields list`")

@@ -26,13 +26,14 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from b24.client import Bitrix24Client, MethodError, OutcomeUnknown
+from b24.crm import MULTIFIELD_FIELDS, RecordRef
 from b24_dedupe.audit import AuditEntry, AuditLog
+from b24_dedupe.decisions import Decision, Outcome
 from b24_dedupe.keys import Keys
 from b24_dedupe.settings import Settings, settings_or_exit
 from commands.session import Refusal, run_with_portal
 from worker.not_duplicates import NotDuplicates
 
-RESTORED = "restored"
 # Used when the portal's description of a multifield item is unreadable.
 ITEM_KEYS = frozenset({"VALUE", "VALUE_TYPE"})
 
@@ -112,9 +113,9 @@ def plan_record(old_id: int, snapshot: dict[str, Any], writable: Writable) -> Pl
 
 def deleted_records(entry: AuditEntry) -> list[int]:
     """The records the entry's merge deleted; Refusal when it is not a successful merge."""
-    status = str(entry.outcome.get("status", ""))
-    if entry.decision != "merged" or status != "SUCCESS":
-        if entry.decision == "pending" or status == "PENDING":
+    status = entry.status or ""
+    if entry.decision is not Decision.MERGED or status != Outcome.SUCCESS:
+        if entry.decision is Decision.PENDING or status == Outcome.PENDING:
             why = (
                 "its merge never completed (outcome PENDING): check on the portal which "
                 "records of the group still exist"
@@ -138,8 +139,8 @@ def deleted_records(entry: AuditEntry) -> list[int]:
 
 async def earlier_restore(audit: AuditLog, entry: AuditEntry) -> AuditEntry | None:
     anchor = entry.survivor if entry.survivor is not None else entry.entity_id
-    for other in await audit.for_record(entry.entity, anchor):
-        if other.decision == RESTORED and other.outcome.get("restored_from") == entry.id:
+    for other in await audit.for_record(RecordRef(entry.entity, anchor)):
+        if other.decision is Decision.RESTORED and other.outcome.get("restored_from") == entry.id:
             return other
     return None
 
@@ -194,7 +195,7 @@ async def restore(
             f"created {made or 'nothing'}); --force restores it again"
         )
     descriptions, items = await asyncio.gather(
-        client.call(f"crm.{name}.fields"), client.call("crm.multifield.fields")
+        client.call(entity.methods.fields), client.call(MULTIFIELD_FIELDS)
     )
     writable = Writable.from_descriptions(descriptions, items)
     plans = [plan_record(old, entry.snapshots[str(old)], writable) for old in deleted]
@@ -207,23 +208,23 @@ async def restore(
     record = AuditEntry(
         entity=entity,
         entity_id=survivor,
-        decision=RESTORED,
+        decision=Decision.RESTORED,
         reason=f"restored from merge {entry.id}",
         group=[survivor],
         survivor=survivor,
-        outcome={"status": "PENDING", "restored_from": entry.id, "created": {}},
+        outcome={"status": Outcome.PENDING, "restored_from": entry.id, "created": {}},
     )
     await audit.write(record, durable=True)
     not_duplicates = NotDuplicates(redis, keys)
     created: dict[str, int] = {}
-    status, code = "SUCCESS", 0
+    status, code = Outcome.SUCCESS, 0
     for plan in plans:
         try:
-            new_id = int(await client.call(f"crm.{name}.add", {"fields": plan.fields}))
+            new_id = int(await client.call(entity.methods.add, {"fields": plan.fields}))
         except (MethodError, OutcomeUnknown) as exc:
             lost = isinstance(exc, OutcomeUnknown)
             record.outcome["error"] = f"{name} {plan.old_id}: {exc}"
-            status, code = ("UNKNOWN" if lost else "ERROR"), 1
+            status, code = (Outcome.UNKNOWN if lost else Outcome.ERROR), 1
             print(
                 f"{name} {plan.old_id}: not restored: {exc}"
                 + ("; check on the portal whether it was created" if lost else ""),
@@ -238,12 +239,12 @@ async def restore(
         record.outcome["created"] = created
         await audit.write(record, durable=True)  # a restore cut short still says what it made
         print(f"{name} {plan.old_id} -> {new_id}")
-    if created and status != "SUCCESS":
-        status = "PARTIAL"
+    if created and status is not Outcome.SUCCESS:
+        status = Outcome.PARTIAL
     for new_id in created.values():
         # The audit keeps the IDs in any case; the read-back is for the reader.
         with contextlib.suppress(MethodError):
-            record.snapshots[str(new_id)] = await client.call(f"crm.{name}.get", {"id": new_id})
+            record.snapshots[str(new_id)] = await client.call(entity.methods.get, {"id": new_id})
     record.outcome.update(status=status, created=created)
     await audit.write(record, durable=True)
     if created:
@@ -257,7 +258,7 @@ async def restore(
             f"{name} {survivor} keeps the phones, e-mails and fields the merge gave it; "
             "edit it by hand if some belong only to the restored records"
         )
-    print(f"audit entry {record.id}: {RESTORED}, {status}")
+    print(f"audit entry {record.id}: {Decision.RESTORED}, {status}")
     return code
 
 

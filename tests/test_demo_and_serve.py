@@ -11,6 +11,7 @@ import aiohttp
 import redis.asyncio as aioredis
 
 from b24.emulator.server import RunningEmulator, free_port
+from b24_dedupe.decisions import Decision
 from tests.conftest import REDIS_URL, StartEmulator
 
 COMMAND = [sys.executable, "-m", "commands.main"]
@@ -95,7 +96,9 @@ async def test_serve_runs_ingress_and_worker_against_a_portal(
                     json={"fields": {"NAME": name, "PHONE": [{"VALUE": "+7 903 100-20-30"}]}},
                 ):
                     pass
-        assert await _read_until(process.stdout, '"decision": "merged"', lines), "".join(lines)
+        assert await _read_until(process.stdout, f'"decision": "{Decision.MERGED}"', lines), (
+            "".join(lines)
+        )
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.stdout is not None

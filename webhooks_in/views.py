@@ -20,7 +20,7 @@ from b24 import events
 from b24.crm import Change
 from b24.events import Event, EventRejected
 from b24_dedupe import shared_metrics
-from b24_dedupe.dedupe_queue import Outcome, enqueue_event
+from b24_dedupe.dedupe_queue import Enqueued, enqueue_event
 from webhooks_in.metrics import CONTENT_TYPE
 from webhooks_in.state import CONFIG, METRICS, PIPELINE
 
@@ -40,7 +40,7 @@ _REJECTION_OUTCOMES = {
 # Bodies of the accepted answers, made once.
 _ACCEPTED = {
     outcome: json.dumps({"result": outcome}).encode()
-    for outcome in [*(o.value for o in Outcome), "ignored"]
+    for outcome in [*(o.value for o in Enqueued), "ignored"]
 }
 
 
@@ -74,7 +74,8 @@ async def receive_event(request: web.Request) -> web.StreamResponse:
     except EventRejected as exc:
         return _refuse(request, started, exc.status, exc.reason)
 
-    if event.entity is None or event.entity_id is None:
+    record = event.record
+    if record is None:
         metrics.events.inc("other", "ignored")
         log.info("event ignored", extra=_fields(request, started, 200, "ignored", event))
         return _answer(200, _ACCEPTED["ignored"])
@@ -85,8 +86,7 @@ async def receive_event(request: web.Request) -> web.StreamResponse:
         stored = await enqueue_event(
             request.app[PIPELINE],
             config.keys,
-            event.entity,
-            event.entity_id,
+            record,
             debounce=config.debounce_seconds,
             deleted=event.change is Change.DELETE,
         )

@@ -23,11 +23,11 @@ from b24_dedupe.logs import configure_from_settings
 from b24_dedupe.portal import client_from_settings
 from b24_dedupe.settings import Settings
 from worker.communications import EvidenceRules
-from worker.jobs import SETTINGS, WORKER, dedupe_record
+from worker.jobs import DEDUPE_CONTEXT, SETTINGS, dedupe_record
 from worker.merging import reconcile_interrupted
 from worker.not_duplicates import NotDuplicates
 from worker.policy import Policy
-from worker.run import Worker
+from worker.run import DedupeContext
 from worker.scan import scan_recent
 
 # Deferrals for rate limits do not count as tries (worker.jobs keeps its own count of
@@ -36,9 +36,10 @@ ARQ_MAX_TRIES = 10_000
 CONFIGURE_LOGGING = "configure_logging"
 
 
-def build_worker(settings: Settings, redis: Any) -> Worker:
+def build_context(settings: Settings, redis: Any) -> DedupeContext:
+    """The resources every dedupe job of this process shares."""
     keys = Keys(settings.redis_prefix)
-    return Worker(
+    return DedupeContext(
         client=client_from_settings(settings, redis),
         redis=redis,
         keys=keys,
@@ -61,13 +62,13 @@ async def on_startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx.setdefault(SETTINGS, Settings())
     if ctx.get(CONFIGURE_LOGGING, True):  # tests keep pytest's own log capture
         configure_from_settings(settings)
-    ctx[WORKER] = build_worker(settings, ctx["redis"])
+    ctx[DEDUPE_CONTEXT] = build_context(settings, ctx["redis"])
 
 
 async def on_shutdown(ctx: dict[str, Any]) -> None:
-    worker = ctx.get(WORKER)
-    if worker is not None:
-        await worker.client.close()
+    context = ctx.get(DEDUPE_CONTEXT)
+    if context is not None:
+        await context.client.close()
 
 
 def run_until_stopped(arq_worker: ArqWorker) -> None:
@@ -106,10 +107,10 @@ async def close_worker(arq_worker: ArqWorker) -> None:
 
 async def recovery_scan(ctx: dict[str, Any]) -> str:
     """Cron (every minute): run the scan when SCAN_INTERVAL_SECONDS have passed."""
-    worker: Worker = ctx[WORKER]
+    context: DedupeContext = ctx[DEDUPE_CONTEXT]
     settings: Settings = ctx[SETTINGS]
-    redis = worker.redis
-    last_key = worker.keys.scan_last_run
+    redis = context.redis
+    last_key = context.keys.scan_last_run
     got = await redis.set(
         last_key, str(time.time()), nx=True, ex=max(1, int(settings.scan_interval_seconds))
     )
@@ -118,9 +119,9 @@ async def recovery_scan(ctx: dict[str, Any]) -> str:
     # A pending entry is interrupted once its job cannot be running any more, nor its
     # mergeBatch request on the portal.
     await reconcile_interrupted(
-        worker, older_than=max(settings.job_timeout_seconds, REQUEST_TIME_LIMIT)
+        context, older_than=max(settings.job_timeout_seconds, REQUEST_TIME_LIMIT)
     )
-    results = await scan_recent(worker.client, redis, worker.keys, settings.debounce_seconds)
+    results = await scan_recent(context.client, redis, context.keys, settings.debounce_seconds)
     return ", ".join(f"{e}: {r.enqueued} enqueued" for e, r in results.items()) or "watermarks set"
 
 

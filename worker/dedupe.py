@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import logging
 
+from b24.crm import RecordRef
 from b24_dedupe.audit import AuditEntry
+from b24_dedupe.decisions import Decision
 from worker import metrics
 from worker.communications import evidence
 from worker.deciding import decide_for
 from worker.finding import SHARED_THRESHOLD, find_candidates
 from worker.merging import merge_under_lock, reconcile_interrupted
-from worker.run import Run, Worker, get_many, get_record
+from worker.run import DedupeContext, Run, get_many, get_record
 
 __all__ = ["SHARED_THRESHOLD", "process", "reconcile_interrupted"]
 
@@ -26,40 +28,40 @@ log = logging.getLogger("worker.dedupe")
 PROCESSED_MARKER_TTL = 7 * 86_400
 
 
-async def process(worker: Worker, entity: str, entity_id: int) -> AuditEntry:
+async def process(context: DedupeContext, record: RecordRef) -> AuditEntry:
     """Run the dedupe steps for one record and return the audit entry written."""
-    run = Run(entity, entity_id)
-    entry = await _process(worker, run)
-    await worker.audit.write(entry)
-    await metrics.record(worker.redis, worker.keys, entry, worker.client.stats.take())
+    run = Run(record)
+    entry = await _process(context, run)
+    await context.audit.write(entry)
+    await metrics.record(context.redis, context.keys, entry, context.client.stats.take())
     _log(entry, run)
     return entry
 
 
-async def _process(worker: Worker, run: Run) -> AuditEntry:
+async def _process(context: DedupeContext, run: Run) -> AuditEntry:
     entity, entity_id = run.entity, run.entity_id
-    if await worker.redis.exists(worker.keys.deleted(entity, entity_id)):
-        return run.entry("gone", "deleted before its job ran")
-    record = await get_record(worker, run, entity, entity_id)
+    if await context.redis.exists(context.keys.deleted(run.record)):
+        return run.entry(Decision.GONE, "deleted before its job ran")
+    record = await get_record(context, run, run.record)
     if record is None:
-        return run.entry("gone", "not found on the portal")
-    await worker.redis.set(
-        worker.keys.processed(entity, entity_id),
+        return run.entry(Decision.GONE, "not found on the portal")
+    await context.redis.set(
+        context.keys.processed(run.record),
         str(record.get("DATE_MODIFY")),
         ex=PROCESSED_MARKER_TTL,
     )
-    marker = await worker.redis.get(worker.keys.merged(entity, entity_id))
+    marker = await context.redis.get(context.keys.merged(run.record))
     if marker is not None and marker.decode() == str(record.get("DATE_MODIFY")):
-        return run.entry("skipped", "survivor of our own merge, unchanged since")
-    usable, excluded = evidence(record, worker.rules)
-    banned = await worker.not_duplicates.values()
+        return run.entry(Decision.SKIPPED, "survivor of our own merge, unchanged since")
+    usable, excluded = evidence(record, context.rules)
+    banned = await context.not_duplicates.values()
     for comm in [c for c in usable if str(c) in banned]:
         excluded[comm] = "marked as not duplicates"
         del usable[comm]
     if not usable:
         run.excluded = {str(c): why for c, why in excluded.items()}
-        return run.entry("no_merge", "no phone or e-mail that can identify anyone")
-    found, shared_values = await find_candidates(worker, run, entity, usable)
+        return run.entry(Decision.NO_MERGE, "no phone or e-mail that can identify anyone")
+    found, shared_values = await find_candidates(context, run, entity, usable)
     for comm in shared_values:
         excluded[comm] = f"shared by {SHARED_THRESHOLD} or more records"
         del usable[comm]
@@ -67,14 +69,14 @@ async def _process(worker: Worker, run: Run) -> AuditEntry:
     found.discard(entity_id)
     if not found:
         reason = "no duplicates" if not shared_values else "only shared values in common"
-        return run.entry("no_merge", reason)
-    candidates = await get_many(worker, run, entity, sorted(found))
+        return run.entry(Decision.NO_MERGE, reason)
+    candidates = await get_many(context, run, entity, sorted(found))
     run.candidates = sorted(candidates)
-    decision = await decide_for(worker, run, record, candidates, usable)
+    decision = await decide_for(context, run, record, candidates, usable)
     if not decision.merge:
-        return run.entry("no_merge", decision.reason)
+        return run.entry(Decision.NO_MERGE, decision.reason)
     group_records = [record, *(candidates[i] for i in decision.group if i in candidates)]
-    return await merge_under_lock(worker, run, decision, group_records)
+    return await merge_under_lock(context, run, decision, group_records)
 
 
 def _log(entry: AuditEntry, run: Run) -> None:
@@ -91,7 +93,7 @@ def _log(entry: AuditEntry, run: Run) -> None:
             "reason": entry.reason,
             "survivor": entry.survivor,
             "group": entry.group,
-            "outcome": entry.outcome.get("status"),
+            "outcome": entry.status,
             "requests": entry.requests,
             "duration": entry.duration,
         },

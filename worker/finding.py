@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from b24.crm import FIND_BY_COMM, EntityType
 from worker.communications import PHONE, Communication
-from worker.run import Run, Worker
+from worker.run import DedupeContext, Run
 
 FINDBYCOMM_MAX_VALUES = 20  # docs: at most 20 values a call
 SHARED_THRESHOLD = 20  # docs: 20 or more matches in a type: treated as a shared value
@@ -21,11 +22,11 @@ def query_values(comm: Communication, raw: str) -> list[str]:
 
 
 async def find_ids(
-    worker: Worker, run: Run, entity: str, comm_type: str, values: list[str]
+    context: DedupeContext, run: Run, entity: EntityType, comm_type: str, values: list[str]
 ) -> list[int]:
     run.commands += 1
-    result = await worker.client.call(
-        "crm.duplicate.findbycomm", {"type": comm_type, "values": values, "entity_type": entity}
+    result = await context.client.call(
+        FIND_BY_COMM, {"type": comm_type, "values": values, "entity_type": entity.value}
     )
     if not isinstance(result, dict):
         return []  # no match answers [] (facts.md)
@@ -33,7 +34,7 @@ async def find_ids(
 
 
 async def find_candidates(
-    worker: Worker, run: Run, entity: str, usable: dict[Communication, str]
+    context: DedupeContext, run: Run, entity: EntityType, usable: dict[Communication, str]
 ) -> tuple[set[int], set[Communication]]:
     """IDs that findbycomm relates to the record's values, and the values it calls shared.
 
@@ -56,7 +57,7 @@ async def find_candidates(
         chunks = [c for c in chunks if c]
         answers = await asyncio.gather(
             *(
-                find_ids(worker, run, entity, comm_type, [v for c in chunk for v in queries[c]])
+                find_ids(context, run, entity, comm_type, [v for c in chunk for v in queries[c]])
                 for chunk in chunks
             )
         )
@@ -65,7 +66,7 @@ async def find_candidates(
                 found.update(ids)
                 continue
             singles = await asyncio.gather(
-                *(find_ids(worker, run, entity, comm_type, queries[c]) for c in chunk)
+                *(find_ids(context, run, entity, comm_type, queries[c]) for c in chunk)
             )
             for comm, single in zip(chunk, singles, strict=True):
                 if len(single) >= SHARED_THRESHOLD:

@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from b24.client.client import ClientStats
 from b24_dedupe.audit import AuditEntry
+from b24_dedupe.decisions import MERGE_ANSWERS, Decision
 from b24_dedupe.keys import Keys
 from b24_dedupe.shared_metrics import counter_field
 
@@ -40,12 +41,12 @@ async def record(
         pipe.hincrby(
             keys.metrics, counter_field("b24dd_worker_jobs_total", decision=entry.decision), 1
         )
-        if entry.outcome.get("status") in ("SUCCESS", "CONFLICT", "ERROR", "PARTIAL"):
-            status = str(entry.outcome["status"])
+        status = entry.status
+        if status in MERGE_ANSWERS:
             pipe.hincrby(
                 keys.metrics, counter_field("b24dd_worker_merges_total", outcome=status), 1
             )
-        if entry.decision == "no_merge":
+        if entry.decision is Decision.NO_MERGE:
             pipe.hincrby(
                 keys.metrics,
                 counter_field("b24dd_worker_no_merge_total", reason=reason_label(entry.reason)),

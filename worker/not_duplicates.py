@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
+from b24.crm import EntityType
 from b24_dedupe.keys import Keys
 from worker.communications import Communication
 
@@ -17,7 +18,7 @@ async def _redis(call: Any) -> Any:
     return await cast(Awaitable[Any], call)
 
 
-def pair_member(entity: str, a: int, b: int) -> str:
+def pair_member(entity: EntityType, a: int, b: int) -> str:
     low, high = sorted((a, b))
     return f"{entity}:{low}:{high}"
 
@@ -27,12 +28,12 @@ class NotDuplicates:
         self.redis = redis
         self.keys = keys
 
-    async def add_pair(self, entity: str, a: int, b: int) -> bool:
+    async def add_pair(self, entity: EntityType, a: int, b: int) -> bool:
         return bool(
             await _redis(self.redis.sadd(self.keys.not_duplicate_pairs, pair_member(entity, a, b)))
         )
 
-    async def remove_pair(self, entity: str, a: int, b: int) -> bool:
+    async def remove_pair(self, entity: EntityType, a: int, b: int) -> bool:
         return bool(
             await _redis(self.redis.srem(self.keys.not_duplicate_pairs, pair_member(entity, a, b)))
         )
@@ -43,7 +44,7 @@ class NotDuplicates:
     async def remove_value(self, comm: Communication) -> bool:
         return bool(await _redis(self.redis.srem(self.keys.not_duplicate_values, str(comm))))
 
-    async def pairs(self, entity: str, ids: Iterable[int]) -> set[frozenset[int]]:
+    async def pairs(self, entity: EntityType, ids: Iterable[int]) -> set[frozenset[int]]:
         """The marked pairs among ``ids``."""
         wanted = sorted(set(ids))
         members = [pair_member(entity, a, b) for i, a in enumerate(wanted) for b in wanted[i + 1 :]]

@@ -1,6 +1,6 @@
 """The merge decision: is this group of records one customer, and who survives?
 
-Pure: it takes the records as read from the portal and returns a :class:`Decision`.
+Pure: it takes the records as read from the portal and returns a :class:`PolicyDecision`.
 A merge is safe only when every rule holds (docs/decisions.md explains them to
 administrators); anything else is no merge, with the reason.
 """
@@ -13,16 +13,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from b24.crm import EntityType
 from worker.communications import Communication
 
 Record = Mapping[str, Any]
 SurvivorRule = Literal["oldest", "newest", "most_complete"]
 
 # Identity fields per type: two non-empty values that differ mean two different people.
-IDENTITY_FIELDS: dict[str, tuple[str, ...]] = {
-    "CONTACT": ("NAME", "SECOND_NAME", "LAST_NAME"),
-    "LEAD": ("NAME", "SECOND_NAME", "LAST_NAME", "COMPANY_TITLE"),
-    "COMPANY": ("TITLE",),
+IDENTITY_FIELDS: dict[EntityType, tuple[str, ...]] = {
+    EntityType.CONTACT: ("NAME", "SECOND_NAME", "LAST_NAME"),
+    EntityType.LEAD: ("NAME", "SECOND_NAME", "LAST_NAME", "COMPANY_TITLE"),
+    EntityType.COMPANY: ("TITLE",),
 }
 # STATUS_SEMANTIC_ID of a lead that is won (S) or lost (F): its history is final.
 FINAL_LEAD_SEMANTICS = frozenset({"S", "F"})
@@ -35,14 +36,14 @@ class Policy:
     survivor: SurvivorRule = "oldest"
     extra_identity_fields: tuple[str, ...] = ()
 
-    def identity_fields(self, entity: str) -> tuple[str, ...]:
+    def identity_fields(self, entity: EntityType) -> tuple[str, ...]:
         return IDENTITY_FIELDS[entity] + tuple(
             f for f in self.extra_identity_fields if f not in IDENTITY_FIELDS[entity]
         )
 
 
 @dataclass
-class Decision:
+class PolicyDecision:
     """What to do with a record and the candidates that share its values."""
 
     merge: bool
@@ -104,19 +105,22 @@ def order_by_survival(records: list[Record], rule: SurvivorRule) -> list[Record]
     return sorted(records, key=lambda r: (_created(r), rid(r)))
 
 
-def is_final_lead(entity: str, record: Record) -> bool:
-    return entity == "LEAD" and str(record.get("STATUS_SEMANTIC_ID") or "") in FINAL_LEAD_SEMANTICS
+def is_final_lead(entity: EntityType, record: Record) -> bool:
+    return (
+        entity == EntityType.LEAD
+        and str(record.get("STATUS_SEMANTIC_ID") or "") in FINAL_LEAD_SEMANTICS
+    )
 
 
 def decide(
-    entity: str,
+    entity: EntityType,
     record: Record,
     candidates: list[Record],
     shared: Mapping[int, set[Communication]],
     policy: Policy,
     *,
     not_duplicates: set[frozenset[int]] | None = None,
-) -> Decision:
+) -> PolicyDecision:
     """Decide for ``record`` and the ``candidates`` found by its values.
 
     ``shared`` maps each candidate's ID to the evidence values it shares with the
@@ -125,7 +129,7 @@ def decide(
     own_id = int(record["ID"])
     not_duplicates = not_duplicates or set()
     if is_final_lead(entity, record):
-        return Decision(False, "lead in a final status is left alone")
+        return PolicyDecision(False, "lead in a final status is left alone")
     fields = policy.identity_fields(entity)
     excluded: dict[int, str] = {}
     kept: list[Record] = []
@@ -159,26 +163,28 @@ def decide(
                 break
     if not kept:
         reason = "no duplicates" if not excluded else "no safe duplicate"
-        return Decision(False, reason, excluded=excluded)
+        return PolicyDecision(False, reason, excluded=excluded)
     group = [record, *kept]
     for index, left in enumerate(group):
         for right in group[index + 1 :]:
             lid, rid = int(left["ID"]), int(right["ID"])
             if frozenset({lid, rid}) in not_duplicates:
-                return Decision(
+                return PolicyDecision(
                     False, f"{lid} and {rid} are marked as not duplicates", excluded=excluded
                 )
             if differing := identity_conflicts(left, right, fields):
-                return Decision(
+                return PolicyDecision(
                     False,
                     f"candidates {lid} and {rid} differ in " + ", ".join(differing),
                     excluded=excluded,
                 )
     if len(group) > policy.max_group_size:
-        return Decision(
+        return PolicyDecision(
             False,
             f"group of {len(group)} records exceeds MAX_GROUP_SIZE {policy.max_group_size}",
             excluded=excluded,
         )
     ordered = order_by_survival(group, policy.survivor)
-    return Decision(True, "same identity, shared values", [int(r["ID"]) for r in ordered], excluded)
+    return PolicyDecision(
+        True, "same identity, shared values", [int(r["ID"]) for r in ordered], excluded
+    )

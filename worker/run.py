@@ -11,18 +11,18 @@ from typing import Any
 from redis.asyncio import Redis
 
 from b24.client import Bitrix24Client, NotFound
+from b24.crm import EntityType, RecordRef
 from b24_dedupe.audit import AuditEntry, AuditLog
+from b24_dedupe.decisions import Decision
 from b24_dedupe.keys import Keys
 from worker.communications import EvidenceRules
 from worker.not_duplicates import NotDuplicates
 from worker.policy import Policy
 
-ENTITY_TYPE_IDS = {"LEAD": 1, "CONTACT": 3, "COMPANY": 4}
-
 
 @dataclass
-class Worker:
-    """What a run needs; built once per process in ``on_startup``."""
+class DedupeContext:
+    """What every dedupe job of a process needs; built once in arq's ``on_startup``."""
 
     client: Bitrix24Client
     redis: Redis
@@ -41,18 +41,25 @@ class Worker:
 class Run:
     """The state of one run, for its audit entry and its log line."""
 
-    entity: str
-    entity_id: int
+    record: RecordRef
     started: float = field(default_factory=time.monotonic)
     commands: int = 0
     candidates: list[int] = field(default_factory=list)
     evidence: dict[str, list[str]] = field(default_factory=dict)
     excluded: dict[str, str] = field(default_factory=dict)
 
-    def entry(self, decision: str, reason: str, **fields: Any) -> AuditEntry:
+    @property
+    def entity(self) -> EntityType:
+        return self.record.entity
+
+    @property
+    def entity_id(self) -> int:
+        return self.record.id
+
+    def entry(self, decision: Decision, reason: str, **fields: Any) -> AuditEntry:
         return AuditEntry(
-            entity=self.entity,
-            entity_id=self.entity_id,
+            entity=self.record.entity,
+            entity_id=self.record.id,
             decision=decision,
             reason=reason,
             evidence=self.evidence,
@@ -63,24 +70,24 @@ class Run:
         )
 
 
-def _method(entity: str, action: str) -> str:
-    return f"crm.{entity.lower()}.{action}"
-
-
-async def get_record(
-    worker: Worker, run: Run, entity: str, entity_id: int
-) -> dict[str, Any] | None:
+async def get_record(context: DedupeContext, run: Run, record: RecordRef) -> dict[str, Any] | None:
+    """The record as ``crm.*.get`` answers it; ``None`` when the portal has no such record."""
     run.commands += 1
     try:
-        record: dict[str, Any] = await worker.client.call(_method(entity, "get"), {"id": entity_id})
+        found: dict[str, Any] = await context.client.call(
+            record.entity.methods.get, {"id": record.id}
+        )
     except NotFound:
         return None
-    return record
+    return found
 
 
 async def get_many(
-    worker: Worker, run: Run, entity: str, ids: Iterable[int]
+    context: DedupeContext, run: Run, entity: EntityType, ids: Iterable[int]
 ) -> dict[int, dict[str, Any]]:
+    """The records that exist among ``ids``, read at once (the client batches them)."""
     wanted = list(dict.fromkeys(ids))
-    records = await asyncio.gather(*(get_record(worker, run, entity, i) for i in wanted))
+    records = await asyncio.gather(
+        *(get_record(context, run, RecordRef(entity, i)) for i in wanted)
+    )
     return {i: r for i, r in zip(wanted, records, strict=True) if r is not None}

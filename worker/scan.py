@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from b24.client import Bitrix24Client, walk_by_id
-from b24.crm import EntityType
-from b24_dedupe.dedupe_queue import Outcome, enqueue_event
+from b24.crm import EntityType, RecordRef
+from b24_dedupe.dedupe_queue import Enqueued, enqueue_event
 from b24_dedupe.keys import Keys
 
 log = logging.getLogger("worker.scan")
@@ -34,7 +34,7 @@ async def scan(
     client: Bitrix24Client,
     redis: Redis,
     keys: Keys,
-    entity: str,
+    entity: EntityType,
     *,
     since: str | None = None,
     only_unprocessed: bool = True,
@@ -49,9 +49,9 @@ async def scan(
     newest: str | None = since
     flt = {">=DATE_MODIFY": since} if since else {}
     async for page in walk_by_id(
-        client, f"crm.{entity.lower()}.list", filter=flt, select=("ID", "DATE_MODIFY")
+        client, entity.methods.list, filter=flt, select=("ID", "DATE_MODIFY")
     ):
-        markers = await redis.mget([keys.processed(entity, int(r["ID"])) for r in page])
+        markers = await redis.mget([keys.processed(RecordRef(entity, int(r["ID"]))) for r in page])
         for row, marker in zip(page, markers, strict=True):
             result.seen += 1
             modified = str(row.get("DATE_MODIFY") or "")
@@ -60,8 +60,10 @@ async def scan(
             if only_unprocessed and marker is not None and marker.decode() == modified:
                 result.skipped += 1
                 continue
-            outcome = await enqueue_event(redis, keys, entity, int(row["ID"]), debounce=debounce)
-            if outcome is not Outcome.DELETED:
+            outcome = await enqueue_event(
+                redis, keys, RecordRef(entity, int(row["ID"])), debounce=debounce
+            )
+            if outcome is not Enqueued.DELETED:
                 result.enqueued += 1
         if progress is not None:
             progress(result)
@@ -81,7 +83,7 @@ async def scan_recent(
         raw = await redis.get(watermark_key)
         if raw is None:
             page = await client.page(
-                f"crm.{entity.lower()}.list",
+                entity.methods.list,
                 {"order": {"DATE_MODIFY": "DESC"}, "select": ["ID", "DATE_MODIFY"], "start": -1},
             )
             # An empty portal: everything that comes later is new.

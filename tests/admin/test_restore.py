@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from b24_dedupe.audit import AuditEntry
+from b24_dedupe.decisions import Decision, Outcome
 from tests.admin.conftest import RunCli, cli_env
 from tests.worker.conftest import Stack, StartStack
 
@@ -43,7 +44,7 @@ async def merged_pair(stack: Stack) -> tuple[int, int, AuditEntry]:
     await stack.settle()
     assert not await stack.exists("CONTACT", second)
     entry = await stack.last_decision("CONTACT", second)
-    assert entry.decision == "merged" and entry.outcome["deleted"] == [second]
+    assert entry.decision == Decision.MERGED and entry.outcome["deleted"] == [second]
     return first, second, entry
 
 
@@ -82,15 +83,15 @@ async def test_restore_recreates_the_deleted_record(
 
     # The service saw the new record and, as told, did not merge it again.
     decision = await stack.last_decision("CONTACT", new_id)
-    assert decision.decision == "no_merge"
+    assert decision.decision == Decision.NO_MERGE
     assert decision.excluded[str(first)] == "marked as not duplicates"
 
     # The restore is in the audit, naming the merge it undid.
     (restore_entry,) = [
-        e for e in await stack.decisions("CONTACT", first) if e.decision == "restored"
+        e for e in await stack.decisions("CONTACT", first) if e.decision == Decision.RESTORED
     ]
     assert restore_entry.outcome == {
-        "status": "SUCCESS",
+        "status": Outcome.SUCCESS,
         "restored_from": entry.id,
         "created": {str(second): new_id},
     }
@@ -133,7 +134,7 @@ async def test_refuses_what_is_not_a_successful_merge(
     lonely = await stack.add("CONTACT", NAME="Olga", PHONE=["+7 912 000-11-22"])
     await stack.settle()
     entry = await stack.last_decision("CONTACT", lonely)
-    assert entry.decision == "no_merge"
+    assert entry.decision == Decision.NO_MERGE
 
     result = await run_cli("restore", entry.id, env=env_of(stack))
     assert result.code == 2
@@ -143,4 +144,4 @@ async def test_refuses_what_is_not_a_successful_merge(
     missing = await run_cli("restore", "20990101T000000Z-000000", env=env_of(stack))
     assert missing.code == 2 and "no audit entry 20990101T000000Z-000000" in missing.err
     assert sorted(stack.emulator.engine.portal.records["CONTACT"]) == [lonely]
-    assert not [e for e in await stack.audit.latest(1000) if e.decision == "restored"]
+    assert not [e for e in await stack.audit.latest(1000) if e.decision == Decision.RESTORED]

@@ -10,6 +10,7 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 
+from b24.crm import RecordRef
 from b24_dedupe.dedupe_queue import DELETED_TTL_SECONDS
 from b24_dedupe.keys import DEDUPE_JOB, Keys
 from b24_dedupe.settings import Settings
@@ -56,9 +57,9 @@ async def test_add_and_update_events_enqueue_a_dedupe_job(
     assert job["k"] == {"entity": entity, "entity_id": 42}
     debounce_ms = round(settings.debounce_seconds * 1000)
     assert before_ms + debounce_ms <= job["score"] <= after_ms + debounce_ms
-    assert await redis.get(keys.pending(entity, 42)) == job["id"].encode()
+    assert await redis.get(keys.pending(RecordRef(entity, 42))) == job["id"].encode()
     assert await redis.pttl(f"arq:job:{job['id']}") > 0
-    assert await redis.pttl(keys.pending(entity, 42)) > 0
+    assert await redis.pttl(keys.pending(RecordRef(entity, 42))) > 0
 
 
 async def test_the_same_event_as_json_is_accepted(
@@ -109,7 +110,7 @@ async def test_delete_events_are_recorded_and_enqueue_nothing(
     ]:
         status, body = await post_event(client, event_body(event, 9))
         assert (status, body) == (200, {"result": "deleted"})
-        assert 0 < await redis.ttl(keys.deleted(entity, 9)) <= DELETED_TTL_SECONDS
+        assert 0 < await redis.ttl(keys.deleted(RecordRef(entity, 9))) <= DELETED_TTL_SECONDS
     assert await queued_jobs(redis, keys) == []
 
 

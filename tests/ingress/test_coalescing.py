@@ -12,6 +12,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 
+from b24.crm import RecordRef
 from b24_dedupe.dedupe_queue import enqueue_event, is_deleted, job_finished, job_started
 from b24_dedupe.keys import Keys
 from b24_dedupe.settings import Settings
@@ -41,17 +42,21 @@ def counting_job(
     """The worker's protocol around a run that only counts (``after_start`` may hold it)."""
 
     async def dedupe_record(ctx: dict[str, Any], entity: str, entity_id: int) -> None:
-        await job_started(redis, keys, entity, entity_id, ctx["job_id"], LEASE)
+        await job_started(redis, keys, RecordRef(entity, entity_id), ctx["job_id"], LEASE)
         try:
             if after_start is not None:
                 await after_start()
-            if await is_deleted(redis, keys, entity, entity_id):
+            if await is_deleted(redis, keys, RecordRef(entity, entity_id)):
                 runs.skipped_deleted.append((entity, entity_id))
                 return
             runs.records.append((entity, entity_id))
         finally:
             rerun = await job_finished(
-                redis, keys, entity, entity_id, settings.debounce_seconds, job_id=ctx["job_id"]
+                redis,
+                keys,
+                RecordRef(entity, entity_id),
+                settings.debounce_seconds,
+                job_id=ctx["job_id"],
             )
             runs.reruns.append(rerun)
 
@@ -73,7 +78,10 @@ async def test_a_burst_within_the_debounce_window_is_one_run(
     assert runs.records == [("LEAD", 31)]
     assert runs.reruns == [False]
     assert await queued_jobs(redis, keys) == []
-    assert await redis.exists(keys.pending("LEAD", 31), keys.running("LEAD", 31)) == 0
+    assert (
+        await redis.exists(keys.pending(RecordRef("LEAD", 31)), keys.running(RecordRef("LEAD", 31)))
+        == 0
+    )
 
 
 async def test_bursts_for_different_records_are_one_run_each(
@@ -161,22 +169,31 @@ async def test_a_pending_flag_whose_job_is_gone_does_not_swallow_events(
     redis: aioredis.Redis, keys: Keys, settings: Settings
 ) -> None:
     # e.g. a job that failed before job_started, or expired: arq removed its key.
-    await redis.set(keys.pending("LEAD", 40), "f" * 32)
-    outcome = await enqueue_event(redis, keys, "LEAD", 40, debounce=settings.debounce_seconds)
+    await redis.set(keys.pending(RecordRef("LEAD", 40)), "f" * 32)
+    outcome = await enqueue_event(
+        redis, keys, RecordRef("LEAD", 40), debounce=settings.debounce_seconds
+    )
     assert outcome == "enqueued"
     [job] = await queued_jobs(redis, keys)
-    assert await redis.get(keys.pending("LEAD", 40)) == job["id"].encode()
+    assert await redis.get(keys.pending(RecordRef("LEAD", 40))) == job["id"].encode()
 
 
 async def test_a_running_flag_whose_worker_died_does_not_swallow_events(
     redis: aioredis.Redis, keys: Keys, settings: Settings
 ) -> None:
     # job_started by a job arq no longer runs (no in-progress key): not a live run.
-    await job_started(redis, keys, "CONTACT", 41, "0" * 32, LEASE)
-    await redis.set(keys.rerun("CONTACT", 41), "1")
-    outcome = await enqueue_event(redis, keys, "CONTACT", 41, debounce=settings.debounce_seconds)
+    await job_started(redis, keys, RecordRef("CONTACT", 41), "0" * 32, LEASE)
+    await redis.set(keys.rerun(RecordRef("CONTACT", 41)), "1")
+    outcome = await enqueue_event(
+        redis, keys, RecordRef("CONTACT", 41), debounce=settings.debounce_seconds
+    )
     assert outcome == "enqueued"
-    assert await redis.exists(keys.running("CONTACT", 41), keys.rerun("CONTACT", 41)) == 0
+    assert (
+        await redis.exists(
+            keys.running(RecordRef("CONTACT", 41)), keys.rerun(RecordRef("CONTACT", 41))
+        )
+        == 0
+    )
     assert len(await queued_jobs(redis, keys)) == 1
 
 
@@ -184,29 +201,33 @@ async def test_job_finished_joins_a_job_already_waiting(
     redis: aioredis.Redis, keys: Keys, settings: Settings
 ) -> None:
     # A rerun flag while another job for the record already waits: no second job.
-    first = await enqueue_event(redis, keys, "LEAD", 50, debounce=settings.debounce_seconds)
+    first = await enqueue_event(
+        redis, keys, RecordRef("LEAD", 50), debounce=settings.debounce_seconds
+    )
     assert first == "enqueued"
-    await redis.set(keys.rerun("LEAD", 50), "1")
-    assert await job_finished(redis, keys, "LEAD", 50, settings.debounce_seconds) is True
+    await redis.set(keys.rerun(RecordRef("LEAD", 50)), "1")
+    assert await job_finished(redis, keys, RecordRef("LEAD", 50), settings.debounce_seconds) is True
     assert len(await queued_jobs(redis, keys)) == 1
-    assert await redis.exists(keys.rerun("LEAD", 50)) == 0
+    assert await redis.exists(keys.rerun(RecordRef("LEAD", 50))) == 0
 
 
 async def test_job_finished_without_events_enqueues_nothing(
     redis: aioredis.Redis, keys: Keys, settings: Settings
 ) -> None:
-    await job_started(redis, keys, "LEAD", 51, "a" * 32, LEASE)
-    assert await job_finished(redis, keys, "LEAD", 51, settings.debounce_seconds) is False
+    await job_started(redis, keys, RecordRef("LEAD", 51), "a" * 32, LEASE)
+    assert (
+        await job_finished(redis, keys, RecordRef("LEAD", 51), settings.debounce_seconds) is False
+    )
     assert await queued_jobs(redis, keys) == []
-    assert await redis.exists(keys.running("LEAD", 51)) == 0
+    assert await redis.exists(keys.running(RecordRef("LEAD", 51))) == 0
 
 
 async def test_job_started_keeps_another_jobs_pending_flag(
     redis: aioredis.Redis, keys: Keys, settings: Settings
 ) -> None:
-    await enqueue_event(redis, keys, "LEAD", 52, debounce=settings.debounce_seconds)
-    waiting = await redis.get(keys.pending("LEAD", 52))
-    await job_started(redis, keys, "LEAD", 52, "b" * 32, LEASE)
-    assert await redis.get(keys.pending("LEAD", 52)) == waiting
-    assert await redis.get(keys.running("LEAD", 52)) == b"b" * 32
-    assert 0 < await redis.pttl(keys.running("LEAD", 52)) <= LEASE * 1000
+    await enqueue_event(redis, keys, RecordRef("LEAD", 52), debounce=settings.debounce_seconds)
+    waiting = await redis.get(keys.pending(RecordRef("LEAD", 52)))
+    await job_started(redis, keys, RecordRef("LEAD", 52), "b" * 32, LEASE)
+    assert await redis.get(keys.pending(RecordRef("LEAD", 52))) == waiting
+    assert await redis.get(keys.running(RecordRef("LEAD", 52))) == b"b" * 32
+    assert 0 < await redis.pttl(keys.running(RecordRef("LEAD", 52))) <= LEASE * 1000

@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 
+from b24.crm import RecordRef
 from b24.emulator.server import RunningEmulator
 from b24.emulator.state import SENDER
 from b24_dedupe.keys import Keys
@@ -70,7 +71,7 @@ async def test_portal_events_become_one_job_per_changed_record(
     # Four updates of the contact: one job. The company's ADD enqueued a job (in
     # whichever order ADD and DELETE arrived: the portal sends four at once).
     assert jobs == sorted([("CONTACT", contact), ("LEAD", lead), ("COMPANY", company)])
-    assert await redis.exists(keys.deleted("COMPANY", company)) == 1
+    assert await redis.exists(keys.deleted(RecordRef("COMPANY", company))) == 1
 
     runs = Runs()
     async with running_worker(keys, counting_job(redis, keys, settings, runs)):

@@ -13,6 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from b24.crm import RecordRef
 from b24.emulator.server import free_port
 from b24_dedupe.dedupe_queue import _Script, enqueue_event
 from b24_dedupe.keys import Keys
@@ -111,7 +112,10 @@ async def test_events_through_the_pipeline_coalesce_as_single_calls_do(
     pipeline: AutoPipeline, redis: aioredis.Redis, keys: Keys
 ) -> None:
     outcomes = await asyncio.gather(
-        *(enqueue_event(pipeline, keys, "LEAD", 1 + i % 3, debounce=1.0) for i in range(9))
+        *(
+            enqueue_event(pipeline, keys, RecordRef("LEAD", 1 + i % 3), debounce=1.0)
+            for i in range(9)
+        )
     )
     assert sorted(outcomes) == ["coalesced"] * 6 + ["enqueued"] * 3
     assert len(await queued_jobs(redis, keys)) == 3

@@ -42,6 +42,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ConstantBackoff
 from redis.exceptions import RedisError
 
+from b24.crm import RecordRef
 from b24.emulator.config import EmulatorConfig
 from b24.emulator.fields import EntityType
 from b24.emulator.server import RunningEmulator, free_port, running_emulator
@@ -53,7 +54,7 @@ from b24_dedupe.settings import Settings
 from tests.reliability.invariants import AcceptedEvents, Findings, check
 from tests.reliability.portal_user import PortalUser
 from tests.reliability.processes import B24_DEDUPE, Process, RedisServer
-from worker.app import build_worker
+from worker.app import build_context
 from worker.communications import EvidenceRules
 from worker.merging import reconcile_interrupted
 from worker.policy import Policy
@@ -303,7 +304,7 @@ class Cluster:
     async def reconcile(self) -> list[AuditEntry]:
         """The recovery scan's first step, run now rather than at the next minute:
         complete merges left pending by killed workers (none runs while settled)."""
-        worker = build_worker(self.settings(), self.redis)
+        worker = build_context(self.settings(), self.redis)
         try:
             return await reconcile_interrupted(worker, older_than=0)
         finally:
@@ -317,14 +318,14 @@ class Cluster:
             record = portal.records[entity].get(record_id)
             if record is None:
                 continue
-            marker = await self.redis.get(self.keys.processed(entity, record_id))
+            marker = await self.redis.get(self.keys.processed(RecordRef(entity, record_id)))
             if marker is None or marker.decode() != record["DATE_MODIFY"]:
                 unseen.add((entity, record_id))
         return unseen
 
     async def scan(self) -> dict[str, int]:
         """One pass of the periodic recovery scan (the cron job's work), run now."""
-        worker = build_worker(self.settings(), self.redis)
+        worker = build_context(self.settings(), self.redis)
         try:
             results = await scan_recent(worker.client, self.redis, self.keys, 0.0)
         finally:
@@ -358,7 +359,9 @@ class Cluster:
         accepted = AcceptedEvents.from_log(self.ingress.output().splitlines())
         keys = sorted(accepted.last)
         markers = (
-            await self.redis.mget([self.keys.processed(e, i) for e, i in keys]) if keys else []
+            await self.redis.mget([self.keys.processed(RecordRef(e, i)) for e, i in keys])
+            if keys
+            else []
         )
         return check(
             self.emulator.engine.portal,

@@ -25,6 +25,7 @@ from datetime import datetime
 from b24.emulator.fields import ENTITY_TYPES
 from b24.emulator.portal import Portal
 from b24_dedupe.audit import AuditEntry
+from b24_dedupe.decisions import Decision, Outcome
 from worker.communications import Communication, EvidenceRules, communications, evidence
 from worker.finding import SHARED_THRESHOLD
 from worker.policy import Policy, decide
@@ -154,12 +155,12 @@ def _every_deletion_explained(
     claims: dict[RecordKey, list[str]] = defaultdict(list)
     for entry in audit:
         status = entry.outcome.get("status")
-        if entry.decision == "pending":
+        if entry.decision == Decision.PENDING:
             findings.unrecorded_merges += 1
             findings.problems.append(f"audit {entry.id}: merge left pending")
-        if status == "PARTIAL":
+        if status == Outcome.PARTIAL:
             findings.problems.append(f"audit {entry.id}: merge done half-way {entry.outcome}")
-        if entry.decision != "merged":
+        if entry.decision != Decision.MERGED:
             continue
         findings.merges += 1
         deleted = [int(i) for i in entry.outcome.get("deleted") or []]
@@ -214,7 +215,7 @@ def _no_safe_duplicate_left(
             if not decision.merge or {(entity, i) for i in decision.group} & waiting:
                 continue
             explained = last.get((entity, record_id))
-            if explained is not None and explained.decision in ("conflict", "error"):
+            if explained is not None and explained.decision in (Decision.CONFLICT, Decision.ERROR):
                 continue
             history = "; ".join(
                 f"{i}: {e.decision} ({e.reason}) at {e.at:.3f}"

@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from b24.emulator.fields import ENTITY_TYPES
+from b24_dedupe.decisions import Decision
 from commands.main import build_parser
 from tests.reliability.conftest import Cluster, StartCluster, elapsed
 
@@ -77,7 +78,7 @@ async def test_hostile_records_go_through_without_crash_or_a_corrupt_audit(
     stats = await cluster.control("/_emulator/stats")
     assert not portal.exists(CONTACT, twin) and portal.exists(CONTACT, many)
     audit = await cluster.audit()
-    (merge,) = [e for e in audit if e.decision == "merged" and twin in e.group]
+    (merge,) = [e for e in audit if e.decision == Decision.MERGED and twin in e.group]
     assert merge.snapshots[str(many)]["NAME"] == "Mnogo" + WILD
     assert len(merge.snapshots[str(many)]["PHONE"]) == MANY_PHONES
     survivor = portal.get(CONTACT, many)

@@ -14,6 +14,7 @@ from collections import Counter
 
 from b24.emulator.fields import ENTITY_TYPES
 from b24_dedupe.audit import AuditEntry, AuditLog
+from b24_dedupe.decisions import Decision, Outcome
 from tests.reliability.conftest import Cluster, RunLength, StartCluster, drive, elapsed
 
 # A merge takes 0.25 s of real time: kills land in it. (A soak's two merges a second
@@ -126,13 +127,13 @@ async def test_a_merge_never_sent_by_a_dead_worker_is_not_claimed_when_another_j
     dead = AuditEntry(
         customer.entity,
         b,
-        "pending",
+        Decision.PENDING,
         "same identity, shared values",
         at=time.time() - 60,
         group=[a, b],
         survivor=a,
         snapshots={str(i): portal.get(kind, i) for i in (a, b)},
-        outcome={"status": "PENDING"},
+        outcome={"status": Outcome.PENDING},
     )
     await AuditLog(cluster.redis, cluster.keys).write(dead)
     await cluster.control("/_emulator/events", {"enabled": True})
@@ -141,4 +142,4 @@ async def test_a_merge_never_sent_by_a_dead_worker_is_not_claimed_when_another_j
     assert findings.problems == [], "\n".join(findings.problems)
     assert findings.merges == 1 and findings.deleted_by_merges == 1
     reconciled = await AuditLog(cluster.redis, cluster.keys).get(dead.id)
-    assert reconciled is not None and reconciled.outcome["status"] == "NOT_SENT"
+    assert reconciled is not None and reconciled.outcome["status"] == Outcome.NOT_SENT

@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from arq.worker import Worker as ArqWorker
 
+from b24.crm import RecordRef
 from b24.emulator.fields import ENTITY_TYPES
 from b24.emulator.server import RunningEmulator, free_port
 from b24.emulator.state import SENDER
@@ -26,7 +27,7 @@ from b24_dedupe.settings import Settings
 from tests.conftest import REDIS_URL, StartEmulator
 from webhooks_in.app import create_app as create_ingress
 from worker.app import CONFIGURE_LOGGING, worker_options
-from worker.jobs import WORKER
+from worker.jobs import DEDUPE_CONTEXT
 
 TOKEN = "scenario-application-token"
 
@@ -84,7 +85,7 @@ class Stack:
         raise AssertionError("the service did not settle within 60 s")
 
     async def decisions(self, entity: str, entity_id: int) -> list[AuditEntry]:
-        return await self.audit.for_record(entity, entity_id)
+        return await self.audit.for_record(RecordRef(entity, entity_id))
 
     async def last_decision(self, entity: str, entity_id: int) -> AuditEntry:
         entries = [e for e in await self.decisions(entity, entity_id) if e.entity_id == entity_id]
@@ -142,7 +143,7 @@ async def start_stack(
             stack.push_async_callback(stop)
             http = await stack.enter_async_context(aiohttp.ClientSession())
             for _ in range(100):  # bounded: the worker starts in well under 10 s
-                if WORKER in arq.ctx:
+                if DEDUPE_CONTEXT in arq.ctx:
                     break
                 await asyncio.sleep(0.1)
             return Stack(emulator, settings, redis_client, http, arq)

@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 
 from b24.emulator.server import RunningEmulator
 from b24_dedupe.audit import AuditEntry, AuditLog
+from b24_dedupe.decisions import Decision
 from b24_dedupe.keys import Keys
 from tests.conftest import REDIS_URL, StartEmulator
 
@@ -67,21 +68,21 @@ async def test_scan_then_a_burst_worker_cleans_an_existing_base(
     assert set(portal.engine.portal.records["CONTACT"]) == {1, 3}
     code, out, _ = await run_cli("audit", "--json", env=env)
     entries = [json.loads(line) for line in out.splitlines()]
-    assert {e["decision"] for e in entries} >= {"merged", "no_merge"}
-    merged = next(e for e in entries if e["decision"] == "merged")
+    assert {e["decision"] for e in entries} >= {Decision.MERGED, Decision.NO_MERGE}
+    merged = next(e for e in entries if e["decision"] == Decision.MERGED)
     assert merged["outcome"]["deleted"] == [2] and set(merged["snapshots"]) == {"1", "2"}
     assert portal.config.secret not in out + err
     code, out, _ = await run_cli("audit", "show", merged["id"], env=env)
     assert code == 0 and '"survivor": 1' in out
     code, out, _ = await run_cli("audit", "export", "--csv", env=env)
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert {r["decision"] for r in rows} >= {"merged"} and rows[0].keys() >= {
+    assert {r["decision"] for r in rows} >= {Decision.MERGED} and rows[0].keys() >= {
         "id",
         "reason",
         "link",
     }
     code, out, _ = await run_cli("audit", "--record", "contact:2", env=env)
-    assert code == 0 and "merged" in out
+    assert code == 0 and Decision.MERGED in out
 
 
 async def test_audit_show_unknown_id(redis_namespace: str, redis_client: aioredis.Redis) -> None:
@@ -92,7 +93,7 @@ async def test_audit_show_unknown_id(redis_namespace: str, redis_client: aioredi
 async def test_audit_lists_newest_first(redis_namespace: str, redis_client: aioredis.Redis) -> None:
     audit = AuditLog(redis_client, Keys(redis_namespace))
     for i, at in enumerate((100.0, 300.0, 200.0)):
-        await audit.write(AuditEntry("LEAD", i, "no_merge", f"reason {i}", at=at))
+        await audit.write(AuditEntry("LEAD", i, Decision.NO_MERGE, f"reason {i}", at=at))
     code, out, _ = await run_cli("audit", "--limit", "2", env=environment(redis_namespace))
     assert code == 0
     assert [line.split()[2] for line in out.splitlines()] == ["1", "2"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 
 from b24_dedupe.audit import AuditEntry
+from b24_dedupe.decisions import Decision, Outcome
 from tests.worker.conftest import StartStack
-from worker.jobs import WORKER
+from worker.jobs import DEDUPE_CONTEXT
 from worker.merging import reconcile_interrupted
 
 
@@ -15,16 +16,16 @@ async def test_merge_done_before_the_worker_died_is_recorded_as_merged(
 ) -> None:
     seed = {"contacts": [{"ID": 1, "NAME": "A"}, {"ID": 2, "NAME": "A"}]}
     stack = await start_stack(seed=seed)
-    worker = stack.arq.ctx[WORKER]
+    worker = stack.arq.ctx[DEDUPE_CONTEXT]
     pending = AuditEntry(
         "CONTACT",
         2,
-        "pending",
+        Decision.PENDING,
         "same identity",
         group=[1, 2],
         survivor=1,
         at=time.time() - 600,
-        outcome={"status": "PENDING"},
+        outcome={"status": Outcome.PENDING},
     )
     await worker.audit.write(pending)
     await stack.call("crm.entity.mergeBatch", {"params": {"entityTypeId": 3, "entityIds": [1, 2]}})
@@ -32,7 +33,7 @@ async def test_merge_done_before_the_worker_died_is_recorded_as_merged(
     done = await reconcile_interrupted(worker, older_than=300)
     assert [e.id for e in done] == [pending.id]
     stored = await worker.audit.get(pending.id)
-    assert stored is not None and stored.decision == "merged"
+    assert stored is not None and stored.decision == Decision.MERGED
     assert stored.outcome["verified"] == "interrupted; re-read"
     assert await worker.audit.pending_before(time.time()) == []
 
@@ -47,29 +48,29 @@ async def test_merge_never_sent_is_recorded_and_the_record_looked_at_again(
         ]
     }
     stack = await start_stack(seed=seed)
-    worker = stack.arq.ctx[WORKER]
+    worker = stack.arq.ctx[DEDUPE_CONTEXT]
     pending = AuditEntry(
         "CONTACT",
         2,
-        "pending",
+        Decision.PENDING,
         "same identity",
         group=[1, 2],
         survivor=1,
         at=time.time() - 600,
-        outcome={"status": "PENDING"},
+        outcome={"status": Outcome.PENDING},
     )
     await worker.audit.write(pending)
     recent = AuditEntry(
         "CONTACT",
         7,
-        "pending",
+        Decision.PENDING,
         "still running",
         group=[7, 8],
         survivor=7,
-        outcome={"status": "PENDING"},
+        outcome={"status": Outcome.PENDING},
     )
     await worker.audit.write(recent)
     done = await reconcile_interrupted(worker, older_than=300)
-    assert [e.outcome["status"] for e in done] == ["NOT_SENT"]  # the recent one is left
+    assert [e.outcome["status"] for e in done] == [Outcome.NOT_SENT]  # the recent one is left
     await stack.settle()
     assert set(stack.emulator.engine.portal.records["CONTACT"]) == {1}  # merged on re-run

@@ -13,6 +13,7 @@ import time
 
 from arq.constants import job_key_prefix
 
+from b24_dedupe.decisions import Decision, Outcome
 from tests.worker.conftest import StartStack
 
 MERGE = "crm.entity.mergeBatch"
@@ -38,7 +39,7 @@ async def test_a_merge_refused_by_the_operating_limit_is_not_sent_and_waits(
         await asyncio.sleep(0.1)
     assert len(entries) == 1
     (entry,) = entries
-    assert entry.decision == "no_merge" and entry.outcome["status"] == "NOT_SENT"
+    assert entry.decision == Decision.NO_MERGE and entry.outcome["status"] == Outcome.NOT_SENT
     assert "OperatingLimit" in entry.reason and entry.group == [first, second]
     assert set(entry.snapshots) == {str(first), str(second)}  # the state it would have merged
     assert await stack.redis.zcard(stack.keys.audit_pending) == 0

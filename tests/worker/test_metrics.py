@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from b24_dedupe.decisions import Decision, Outcome
 from b24_dedupe.shared_metrics import render
 from tests.worker.conftest import StartStack
 from worker.metrics import reason_label
@@ -22,8 +23,8 @@ async def test_decisions_are_counted_across_jobs(start_stack: StartStack) -> Non
     await stack.add("CONTACT", NAME="Alone")
     await stack.settle()
     text = await render(stack.redis.execute_command, stack.keys)
-    assert 'b24dd_worker_jobs_total{decision="merged"} 1' in text
-    assert 'b24dd_worker_merges_total{outcome="SUCCESS"} 1' in text
+    assert f'b24dd_worker_jobs_total{{decision="{Decision.MERGED}"}} 1' in text
+    assert f'b24dd_worker_merges_total{{outcome="{Outcome.SUCCESS}"}} 1' in text
     assert (
         'b24dd_worker_no_merge_total{reason="no phone or e-mail that can identify anyone"} 1'
         in text
@@ -44,5 +45,5 @@ async def test_the_ingress_shows_the_workers_counters(start_stack: StartStack) -
     async with stack.http.get(ingress.replace("/webhooks/bitrix24", "/metrics")) as response:
         text = await response.text()
     assert "b24dd_ingress_events_total{" in text
-    assert 'b24dd_worker_jobs_total{decision="no_merge"} 1' in text
+    assert f'b24dd_worker_jobs_total{{decision="{Decision.NO_MERGE}"}} 1' in text
     assert "b24dd_queue_depth 0" in text

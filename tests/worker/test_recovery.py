@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from arq.worker import Worker as ArqWorker
 
+from b24_dedupe.decisions import Decision
 from b24_dedupe.settings import Settings
 from tests.worker.conftest import StartStack
 from worker.app import recovery_scan, worker_options
-from worker.jobs import WORKER
+from worker.jobs import DEDUPE_CONTEXT
 
 
 async def test_changes_without_events_are_found_by_the_scan(start_stack: StartStack) -> None:
@@ -30,11 +31,11 @@ async def test_changes_without_events_are_found_by_the_scan(start_stack: StartSt
     assert "CONTACT: 3 enqueued" in outcome
     await stack.settle()
     assert set(stack.emulator.engine.portal.records["CONTACT"]) == {1, a}
-    merges = [e for e in await stack.decisions("CONTACT", a) if e.decision == "merged"]
+    merges = [e for e in await stack.decisions("CONTACT", a) if e.decision == Decision.MERGED]
     assert [e.outcome["deleted"] for e in merges] == [[b]]
     # Not due again before the interval has passed; and nothing new to find then.
     assert await recovery_scan(ctx) == "not due"
-    assert ctx[WORKER].keys.prefix == stack.keys.prefix
+    assert ctx[DEDUPE_CONTEXT].keys.prefix == stack.keys.prefix
 
 
 def test_a_killed_workers_jobs_come_back_job_timeout_plus_10_s_later() -> None:

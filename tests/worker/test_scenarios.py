@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import time
 
+from b24.crm import RecordRef
 from b24.emulator.state import FAULTS
 from b24_dedupe.audit import AuditEntry
+from b24_dedupe.decisions import Decision, Outcome
 from b24_dedupe.dedupe_queue import enqueue_event
 from tests.worker.conftest import Stack, StartStack
-from worker.jobs import WORKER
+from worker.jobs import DEDUPE_CONTEXT
 from worker.merging import reconcile_interrupted
 
 
@@ -36,8 +38,8 @@ async def test_same_person_twice_with_phones_in_different_formats(start_stack: S
     survivor = stack.record("CONTACT", first)
     assert survivor["EMAIL"][0]["VALUE"] == "ivan@example.com"
     entry = await stack.last_decision("CONTACT", second)
-    assert entry.decision == "merged" and entry.survivor == first
-    assert entry.outcome["status"] == "SUCCESS" and entry.outcome["deleted"] == [second]
+    assert entry.decision == Decision.MERGED and entry.survivor == first
+    assert entry.outcome["status"] == Outcome.SUCCESS and entry.outcome["deleted"] == [second]
     assert set(entry.snapshots) == {str(first), str(second)}
     assert entry.snapshots[str(second)]["EMAIL"][0]["VALUE"] == "ivan@example.com"
     assert entry.evidence == {str(first): ["PHONE:+79991234567"]}
@@ -67,7 +69,7 @@ async def test_three_records_for_one_person_end_as_the_oldest(start_stack: Start
     ]
     await stack.settle()
     assert await _contacts(stack) == {ids[0]}
-    merged = [e for e in await stack.decisions("CONTACT", ids[0]) if e.decision == "merged"]
+    merged = [e for e in await stack.decisions("CONTACT", ids[0]) if e.decision == Decision.MERGED]
     assert merged and all(e.survivor == ids[0] for e in merged)
     assert sorted(d for e in merged for d in e.outcome["deleted"]) == ids[1:]
 
@@ -78,8 +80,8 @@ async def test_lead_and_contact_sharing_a_phone_are_never_merged(start_stack: St
     contact = await stack.add("CONTACT", NAME="Ivan", PHONE=["+7 999 765-43-21"])
     await stack.settle()
     assert await stack.exists("LEAD", lead) and await stack.exists("CONTACT", contact)
-    assert (await stack.last_decision("CONTACT", contact)).decision == "no_merge"
-    assert (await stack.last_decision("LEAD", lead)).decision == "no_merge"
+    assert (await stack.last_decision("CONTACT", contact)).decision == Decision.NO_MERGE
+    assert (await stack.last_decision("LEAD", lead)).decision == Decision.NO_MERGE
 
 
 async def test_switchboard_number_behind_25_people(start_stack: StartStack) -> None:
@@ -93,7 +95,7 @@ async def test_switchboard_number_behind_25_people(start_stack: StartStack) -> N
     await stack.settle()
     assert len(await _contacts(stack)) == 25
     entry = await stack.last_decision("CONTACT", 1)
-    assert entry.decision == "no_merge"
+    assert entry.decision == Decision.NO_MERGE
     assert entry.excluded["PHONE:+74951000000"] == "shared by 20 or more records"
 
 
@@ -104,7 +106,7 @@ async def test_generic_info_mailbox_shared_by_two_people(start_stack: StartStack
     await stack.settle()
     assert await _contacts(stack) == {a, b}
     entry = await stack.last_decision("CONTACT", b)
-    assert entry.decision == "no_merge"
+    assert entry.decision == Decision.NO_MERGE
     assert entry.excluded == {"EMAIL:info@shop.example": "generic mailbox"}
 
 
@@ -116,7 +118,9 @@ async def test_different_names_with_the_same_phone(start_stack: StartStack) -> N
     await stack.settle()
     assert await _contacts(stack) == {a, b}
     entry = await stack.last_decision("CONTACT", b)
-    assert entry.decision == "no_merge" and entry.excluded[str(a)] == "identity differs: NAME"
+    assert (
+        entry.decision == Decision.NO_MERGE and entry.excluded[str(a)] == "identity differs: NAME"
+    )
 
 
 async def test_one_side_with_an_empty_name(start_stack: StartStack) -> None:
@@ -136,7 +140,7 @@ async def test_record_deleted_before_its_job_runs(start_stack: StartStack) -> No
     await stack.call("crm.contact.delete", {"id": gone})
     await stack.settle()
     entry = await stack.last_decision("CONTACT", gone)
-    assert entry.decision == "gone" and entry.requests == 0
+    assert entry.decision == Decision.GONE and entry.requests == 0
 
 
 async def test_ten_updates_within_a_second_make_one_run(start_stack: StartStack) -> None:
@@ -146,7 +150,7 @@ async def test_ten_updates_within_a_second_make_one_run(start_stack: StartStack)
         await stack.call("crm.contact.update", {"id": busy, "fields": {"COMMENTS": f"edit {i}"}})
     await stack.settle()
     entries = [e for e in await stack.decisions("CONTACT", busy) if e.entity_id == busy]
-    assert len(entries) == 1 and entries[0].decision == "no_merge"
+    assert len(entries) == 1 and entries[0].decision == Decision.NO_MERGE
 
 
 async def test_merge_answered_with_conflict(start_stack: StartStack) -> None:
@@ -157,14 +161,14 @@ async def test_merge_answered_with_conflict(start_stack: StartStack) -> None:
     await stack.settle()
     assert await _contacts(stack) == {a, b}
     entry = await stack.last_decision("CONTACT", b)
-    assert entry.decision == "conflict"
-    assert entry.outcome == {"status": "CONFLICT", "link": f"/crm/contact/merge/?id={a},{b}"}
+    assert entry.decision == Decision.CONFLICT
+    assert entry.outcome == {"status": Outcome.CONFLICT, "link": f"/crm/contact/merge/?id={a},{b}"}
     assert set(entry.snapshots) == {str(a), str(b)}
     # Looked at again (a scan) while unchanged: no second mergeBatch, the conflict is recalled
-    await enqueue_event(stack.redis, stack.keys, "CONTACT", b, debounce=0)
+    await enqueue_event(stack.redis, stack.keys, RecordRef("CONTACT", b), debounce=0)
     await stack.settle()
     again = await stack.last_decision("CONTACT", b)
-    assert again.decision == "no_merge" and "unchanged since" in again.reason
+    assert again.decision == Decision.NO_MERGE and "unchanged since" in again.reason
     assert stack.emulator.engine.stats.commands["crm.entity.mergebatch"] == 1
 
 
@@ -176,7 +180,7 @@ async def test_dry_run_decides_and_records_but_never_merges(start_stack: StartSt
     await stack.settle()
     assert await _contacts(stack) == {a, b}
     entry = await stack.last_decision("CONTACT", b)
-    assert entry.decision == "dry_run" and entry.group == [a, b]
+    assert entry.decision == Decision.DRY_RUN and entry.group == [a, b]
     assert stack.emulator.engine.stats.commands["crm.entity.mergebatch"] == 0
 
 
@@ -190,7 +194,7 @@ async def test_companies_with_one_email_and_title_merge(start_stack: StartStack)
     await stack.settle()
     assert set(stack.emulator.engine.portal.records["COMPANY"]) == {a}
     assert stack.record("COMPANY", a)["PHONE"][0]["VALUE"] == "+7 495 222-33-44"
-    assert (await stack.last_decision("COMPANY", b)).decision == "merged"
+    assert (await stack.last_decision("COMPANY", b)).decision == Decision.MERGED
 
 
 async def test_companies_with_different_titles_stay(start_stack: StartStack) -> None:
@@ -296,7 +300,7 @@ async def test_record_without_phone_or_email(start_stack: StartStack) -> None:
     a = await stack.add("CONTACT", NAME="Nobody")
     await stack.settle()
     entry = await stack.last_decision("CONTACT", a)
-    assert entry.decision == "no_merge" and "no phone or e-mail" in entry.reason
+    assert entry.decision == Decision.NO_MERGE and "no phone or e-mail" in entry.reason
     assert stack.emulator.engine.stats.commands["crm.duplicate.findbycomm"] == 0
 
 
@@ -324,7 +328,7 @@ async def test_the_survivors_own_update_event_needs_no_work(start_stack: StartSt
     await stack.add("CONTACT", NAME="Once", PHONE=["+7 903 888-00-11"])
     await stack.settle()
     after = [e for e in await stack.decisions("CONTACT", a) if e.entity_id == a]
-    assert after[-1].decision == "skipped" and after[-1].requests == 1
+    assert after[-1].decision == Decision.SKIPPED and after[-1].requests == 1
 
 
 async def test_bare_ten_digit_number_still_finds_its_twin(start_stack: StartStack) -> None:
@@ -365,7 +369,7 @@ async def test_personal_phone_counts_when_the_other_is_a_switchboard(
     contacts = await _contacts(stack)
     assert a in contacts and b not in contacts and len(contacts) == 23
     entry = await stack.last_decision("CONTACT", b)
-    assert entry.decision == "merged"
+    assert entry.decision == Decision.MERGED
     assert entry.excluded["PHONE:+74952000000"] == "shared by 20 or more records"
 
 
@@ -440,7 +444,7 @@ async def test_hostile_content_goes_through(start_stack: StartStack) -> None:
     )
     await stack.settle()
     entry = await stack.last_decision("CONTACT", a)
-    assert entry.decision == "no_merge"
+    assert entry.decision == Decision.NO_MERGE
     assert await stack.exists("CONTACT", a)
 
 
@@ -453,7 +457,7 @@ async def test_merge_whose_answer_is_lost_is_verified_not_resent(start_stack: St
     await stack.settle()
     assert await _contacts(stack) == {a}
     entry = await stack.last_decision("CONTACT", b)
-    assert entry.decision == "merged"
+    assert entry.decision == Decision.MERGED
     assert entry.outcome["verified"] == "answer lost; re-read"
     assert stack.emulator.engine.stats.commands["crm.entity.mergebatch"] == 1
 
@@ -471,11 +475,11 @@ async def _merge_once_more(stack: Stack, fault: dict[str, object]) -> tuple[int,
 async def _after_reconcile(stack: Stack, a: int, b: int) -> list[AuditEntry]:
     """The interrupted-merge repair run now; answers the merge entries about ``b``."""
     assert await stack.audit.pending_before(time.time()), "the lost merge was left pending"
-    await reconcile_interrupted(stack.arq.ctx[WORKER], older_than=0)
+    await reconcile_interrupted(stack.arq.ctx[DEDUPE_CONTEXT], older_than=0)
     await stack.settle()
     assert await stack.audit.pending_before(time.time()) == []
     assert await _contacts(stack) == {a}
-    merges = [e for e in await stack.decisions("CONTACT", b) if e.decision == "merged"]
+    merges = [e for e in await stack.decisions("CONTACT", b) if e.decision == Decision.MERGED]
     assert [e.outcome["deleted"] for e in merges] == [[b]], merges  # claimed once
     return merges
 
@@ -488,7 +492,7 @@ async def test_merge_answered_after_the_read_timeout_is_not_called_failed(
     # entry stays pending, the job is retried, and the repair finds the merge done.
     stack = await start_stack(b24_read_timeout_seconds=1.0)
     a, b = await _merge_once_more(stack, {"next": {"latency": 1}, "latency_seconds": 1.5})
-    assert (await stack.last_decision("CONTACT", b)).decision != "error"
+    assert (await stack.last_decision("CONTACT", b)).decision != Decision.ERROR
     merges = await _after_reconcile(stack, a, b)
     assert merges[0].outcome["verified"] == "interrupted; re-read"
 
@@ -505,6 +509,8 @@ async def test_merge_whose_connection_dropped_is_retried_once_and_recorded_once(
     merges = await _after_reconcile(stack, a, b)
     assert "verified" not in merges[0].outcome  # the retry's own merge
     first = [
-        e for e in await stack.decisions("CONTACT", b) if e.outcome.get("status") == "NOT_SENT"
+        e
+        for e in await stack.decisions("CONTACT", b)
+        if e.outcome.get("status") == Outcome.NOT_SENT
     ]
     assert len(first) == 1 and "merged later by" in first[0].outcome["verified"]
