@@ -51,7 +51,7 @@ def _handlers(entity: EntityType) -> dict[str, Handler]:
     def list_(ctx: Context, params: Params) -> Page:
         return list_records(
             entity,
-            ctx.portal.iter_records(entity),
+            ctx.portal.records[entity.name],
             params,
             user_fields=ctx.portal.user_fields[entity.name],
             tz=ctx.portal.tz,

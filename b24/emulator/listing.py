@@ -3,19 +3,27 @@
 Filter keys carry their operator as a prefix (``>ID``, ``>=DATE_MODIFY``, ``!NAME``,
 ``%TITLE``, ``@ID``), as in the REST docs' filter syntax. ``PHONE`` and ``EMAIL``
 match one of the record's values exactly (emails case-insensitively, as MySQL compares).
+
+A list ordered by ID first (the default) is read from the store's ID index: ``>ID``,
+``>=ID``, ``<ID``, ``<=ID`` give the range, ``ID``/``@ID`` the candidates, and with
+``start=-1`` a page costs its own rows, whatever the portal's size: the fast walk of a
+large base (facts.md, Entities). Any other order tests and sorts every record.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from b24.crm import MULTIFIELDS, EntityType
 from b24.emulator import errors
 from b24.emulator.fields import FIELDS
+from b24.emulator.record_store import IdRange, RecordStore
 
 _OPERATOR = re.compile(r"^(>=|<=|!=|!@|=%|%=|[><=!%@])?(.+)$")
 _NUMERIC_TYPES = {"integer", "double", "user", "crm_company", "crm_contact", "crm_lead"}
@@ -132,7 +140,7 @@ def _select(entity: EntityType, select: Any, user_fields: Iterable[str]) -> list
 
 def list_records(
     entity: EntityType,
-    records: Iterable[Mapping[str, Any]],
+    store: RecordStore,
     params: Mapping[str, Any],
     *,
     user_fields: Iterable[str],
@@ -150,7 +158,35 @@ def list_records(
         start = int(params.get("start") or 0)
     except (TypeError, ValueError):
         start = 0
-    user_fields = list(user_fields)
+    columns = _select(entity, params.get("select"), list(user_fields))
+    no_count = start < 0
+    offset = 0 if no_count else start
+    plan = plan_by_id(flt, order, tz)
+    if plan is None:
+        total, chunk = _scan(entity, store.values(), flt, order, tz, offset, page_size)
+    else:
+        total, chunk = _walk_by_id(entity, store, plan, tz, no_count, offset, page_size)
+    shown = []
+    for row in chunk:
+        shown.append(
+            {c: _copy_value(row.get(c)) for c in columns if c not in MULTIFIELDS or row.get(c)}
+        )
+    if no_count:
+        return Page(shown, None, None)
+    following = offset + page_size
+    return Page(shown, total, following if following < total else None)
+
+
+def _scan(
+    entity: EntityType,
+    records: Iterable[Mapping[str, Any]],
+    flt: Mapping[str, Any],
+    order: Mapping[str, Any],
+    tz: Any,
+    offset: int,
+    page_size: int,
+) -> tuple[int, Sequence[Mapping[str, Any]]]:
+    """Any filter and order: test every record, sort the matches, cut out the page."""
     rows = [r for r in records if all(_matches(entity, r, k, v, tz) for k, v in flt.items())]
     for code, direction in reversed(list(order.items())):
         kind = _field_type(entity, str(code))
@@ -161,22 +197,103 @@ def list_records(
             return (0, 0) if value is None else (1, value)
 
         rows.sort(key=key, reverse=descending)
-    columns = _select(entity, params.get("select"), user_fields)
-    no_count = start < 0
-    offset = 0 if no_count else start
-    chunk = rows[offset : offset + page_size]
-    shown = []
-    for row in chunk:
-        shown.append(
-            {c: _copy_value(row.get(c)) for c in columns if c not in MULTIFIELDS or row.get(c)}
-        )
+    return len(rows), rows[offset : offset + page_size]
+
+
+@dataclass
+class ByIdPlan:
+    """A list ordered by ID first: the ID range to read and the filters left to test.
+
+    ``ids`` holds the only IDs that can match (from ``ID`` or ``@ID``), ``nothing`` is
+    set when an ID bound matches no record (not a number: as in :func:`_matches`).
+    """
+
+    descending: bool
+    span: IdRange = field(default_factory=IdRange)
+    ids: set[int] | None = None
+    rest: dict[str, Any] = field(default_factory=dict)
+    nothing: bool = False
+
+    def holds(self, entity_id: int) -> bool:
+        low, high = self.span.low, self.span.high
+        above = low is None or entity_id > low or (self.span.low_inclusive and entity_id == low)
+        below = high is None or entity_id < high or (self.span.high_inclusive and entity_id == high)
+        return above and below
+
+
+def plan_by_id(flt: Mapping[str, Any], order: Mapping[str, Any], tz: Any) -> ByIdPlan | None:
+    """The plan when the first ``order`` key is ``ID``; None for any other order.
+
+    IDs are unique, so any order keys after ``ID`` change nothing. ``>ID``, ``>=ID``,
+    ``<ID`` and ``<=ID`` narrow the range read; ``ID`` and ``@ID`` name the candidates;
+    every other filter is tested record by record, exactly as the full scan tests it.
+    """
+    code, direction = next(iter(order.items()))
+    if str(code) != "ID":
+        return None
+    plan = ByIdPlan(descending=str(direction).upper() == "DESC")
+    for key, wanted in flt.items():
+        match = _OPERATOR.match(str(key))
+        if not match or match.group(2) != "ID":
+            plan.rest[key] = wanted
+            continue
+        op = match.group(1) or "="
+        if op in (">", ">=", "<", "<=") and not isinstance(wanted, list):
+            bound = _comparable("integer", wanted, tz)
+            if bound is None or math.isnan(bound):
+                plan.nothing = True
+            else:
+                plan.span = _narrowed(plan.span, op, bound)
+        elif op in ("=", "@"):
+            options = wanted if isinstance(wanted, list) else [wanted]
+            numbers = {_comparable("integer", o, tz) for o in options}
+            ids = {int(n) for n in numbers if n is not None and float(n).is_integer()}
+            plan.ids = ids if plan.ids is None else plan.ids & ids
+        else:
+            plan.rest[key] = wanted
+    return plan
+
+
+def _narrowed(span: IdRange, op: str, bound: float) -> IdRange:
+    inclusive = op in (">=", "<=")
+    if op.startswith(">"):
+        if span.low is None or bound > span.low or (bound == span.low and not inclusive):
+            return replace(span, low=bound, low_inclusive=inclusive)
+    elif span.high is None or bound < span.high or (bound == span.high and not inclusive):
+        return replace(span, high=bound, high_inclusive=inclusive)
+    return span
+
+
+def _walk_by_id(
+    entity: EntityType,
+    store: RecordStore,
+    plan: ByIdPlan,
+    tz: Any,
+    no_count: bool,
+    offset: int,
+    page_size: int,
+) -> tuple[int, Sequence[Mapping[str, Any]]]:
+    """The page in ID order without looking at records outside it (when it can)."""
+    if plan.nothing:
+        return 0, []
+    rest = plan.rest.items()
+    if plan.ids is not None:
+        candidates = (i for i in plan.ids if i in store and plan.holds(i))
+        ordered = sorted(candidates, reverse=plan.descending)
+        records: Iterable[Mapping[str, Any]] = (store[i] for i in ordered)
+    elif not rest and not no_count:
+        return store.window(plan.span, offset, page_size, descending=plan.descending)
+    else:
+        records = store.walk(plan.span, descending=plan.descending)
+    matching = (r for r in records if all(_matches(entity, r, k, v, tz) for k, v in rest))
     if no_count:
-        return Page(shown, None, None)
-    following = offset + page_size
-    return Page(shown, len(rows), following if following < len(rows) else None)
+        return 0, list(islice(matching, page_size))
+    rows = list(matching)
+    return len(rows), rows[offset : offset + page_size]
 
 
 def _copy_value(value: Any) -> Any:
     if isinstance(value, list):
-        return [dict(item) for item in value]
+        # multifield items, or a multiple custom field's strings
+        return [dict(item) if isinstance(item, Mapping) else item for item in value]
     return value
