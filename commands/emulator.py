@@ -22,8 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--operating-limit",
         type=float,
-        default=480.0,
-        help="seconds of execution per method in 10 minutes",
+        default=420.0,
+        help="seconds of execution per method in 10 minutes (the Bitrix24 source's 420)",
     )
     parser.add_argument("--operating-window", type=float, default=600.0, help=argparse.SUPPRESS)
     parser.add_argument(
@@ -44,6 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", help="JSON file of records to start with")
     parser.add_argument("--utc-offset", default="+03:00", help="the portal's time zone")
+    parser.add_argument(
+        "--language",
+        choices=("ru", "en"),
+        default="ru",
+        help="the portal's language: the merger's transliteration table and placeholder names",
+    )
 
 
 def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> EmulatorConfig:
@@ -58,6 +64,7 @@ def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         events_url=args.events_url,
         application_token=args.application_token,
         utc_offset=args.utc_offset,
+        language=args.language,
     )
     if not args.secret.strip() or "/" in args.secret:
         parser.error("--secret must be a non-empty string without '/'")

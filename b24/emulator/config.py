@@ -18,16 +18,38 @@ DEFAULT_METHOD_TIME = 0.005
 
 @dataclass
 class EmulatorConfig:
-    """How the emulated portal behaves. Defaults follow the docs (facts.md, Limits)."""
+    """How the emulated portal behaves.
+
+    Defaults follow the Bitrix24 source where it was read (docs/emulator.md, "Which
+    Bitrix24 rules it follows"), else the public docs.
+    """
 
     secret: str = "secret"
     user_id: int = 1
     # Leaky bucket: drains ``rps`` per second, refuses past ``burst`` (docs:limits).
     rps: float = 2.0
     burst: int = 50
-    # Operating limit: seconds of execution per method in a sliding 10 minutes.
-    operating_limit: float = 480.0
+    # Operating limit (loadlimiter.php:24-27): seconds of execution per method (and
+    # webhook) in a sliding 10 minutes of ten buckets. The source's default is 420 s;
+    # the cloud may set another per portal (the docs' example shows 480).
+    operating_limit: float = 420.0
     operating_window: float = 600.0
+    # A request's calls of one method count only when they sum over this (loadlimiter.php:
+    # 27,312-353); the check before a call adds this request's earlier calls that each
+    # took longer (:272-305).
+    operating_min_charge: float = 0.1
+    # A call that ends in an error is not counted: the time is registered after the
+    # handler returns, not when it throws (rest.php:268-280). True counts it anyway.
+    operating_count_errors: bool = False
+    # Whose budget a batch command spends. "webhook": the same as a direct call of the
+    # method (docs:limits). "shared": one budget for batch commands of all webhooks, apart
+    # from direct calls (rest_provider.php:328-336 passes no password id; merger-facts.md
+    # section 5 marks it an inference). "webhook" is the stricter of the two.
+    operating_batch_key: str = "webhook"
+    # More than 50 batch commands: "source" runs the first 50 and answers each further
+    # command ERROR_BATCH_LENGTH_EXCEEDED in result_error, HTTP 200 (rest_provider.php:
+    # 283-362); "docs" refuses the whole batch with HTTP 400 (docs: batch).
+    batch_over_limit: str = "source"
     method_times: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_METHOD_TIMES))
     default_method_time: float = DEFAULT_METHOD_TIME
     # Inference: a cloud request is cut at 60 s (docs:limits). When the simulated time of
@@ -45,17 +67,40 @@ class EmulatorConfig:
     member_id: str = "a223c6b3710f85df22e9377d6c4f7553"
     # Portal time zone for DATE_CREATE/DATE_MODIFY, as "+03:00".
     utc_offset: str = "+03:00"
-    # findbycomm: the docs say "Maximum number of values — 20" without naming the
-    # answer past it. Chosen: a 400 error (the stricter reading); "truncate" keeps the
-    # first 20 silently.
+    # findbycomm (restservice.php:10022-10058): at most 20 distinct values are looked
+    # at, the rest ignored without a word ("ignore", the source). "error" answers 400
+    # past ``findbycomm_max_values`` instead (the emulator's old reading of the docs'
+    # "Maximum number of values — 20").
     findbycomm_max_values: int = 20
-    findbycomm_over_limit: str = "error"
-    # findbycomm: a type with this many matches or more hides the types after it (docs).
-    findbycomm_hide_threshold: int = 20
-    # mergeBatch: fields in which a difference is not a conflict; the survivor's value
-    # is kept. Docs silent: the responsible user and visibility are treated like this
-    # because the merge form pre-selects the primary's value for them.
-    merge_survivor_fields: frozenset[str] = frozenset({"ASSIGNED_BY_ID", "OPENED"})
+    findbycomm_over_limit: str = "ignore"
+    # findbycomm: index rows read per value, all types together unless ENTITY_TYPE is
+    # given (restservice.php:10047: find($entityTypeID, 20)).
+    findbycomm_rows_per_value: int = 20
+    # findbycomm errors: "source" answers {"error": "", "error_description": "Communication
+    # type is not defined."} (RestException without a code, restservice.php:9991-10017);
+    # "docs" answers the docs' example, the message as the code.
+    findbycomm_errors: str = "source"
+    # The portal's language (LANGUAGE_ID): it picks the transliteration table of the
+    # name rule (namefield.php:129-157; "en" has an empty table), the placeholder names
+    # that count as empty and the date format of joined text fields. "ru" or "en".
+    language: str = "ru"
+    # mergeBatch: a seed id given twice (``[5, 6, 6]``) is deleted twice by the merger
+    # (entitymerger.php:353-364 keeps repeats, 482-485 deletes each): the second delete
+    # fails, so the merge is done but answers ERROR ("source"). "drop" ignores repeats.
+    merge_repeated_seed: str = "source"
+    # mergeBatch: a link field (lead COMPANY_ID) holding 0 counts as a value and so
+    # conflicts with another company (entitymerger.php:1449-1483 tests only isset for
+    # crm_* types; merger-facts.md 2.1 marks it an inference).
+    merge_zero_link_is_value: bool = True
+    # mergeBatch: the date in the separator of joined text fields (textfield.php:46-62),
+    # as a strftime format; None takes the portal language's short date and time.
+    merge_separator_date_format: str | None = None
+    # mergeBatch: records that point at a deleted seed (a lead's CONTACT_ID or COMPANY_ID,
+    # a contact's COMPANY_ID) are re-pointed at the survivor, without an event (the
+    # merger's rebind, contactmerger.php:266-305, companymerger.php:284-327). This scans
+    # every lead/contact once per contact or company merge; a very large portal may
+    # switch it off.
+    merge_rebind_children: bool = True
     # volatileType: at most 7 registered fields in all (docs).
     volatile_max_types: int = 7
     list_page_size: int = 50

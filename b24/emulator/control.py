@@ -33,7 +33,7 @@ async def get_stats(request: web.Request) -> web.Response:
 
 async def reset_stats(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
-    engine.stats.__init__()  # type: ignore[misc]
+    engine.reset_stats()
     return web.json_response(engine.stats.as_dict())
 
 
@@ -75,7 +75,11 @@ async def set_limits(request: web.Request) -> web.Response:
 
 
 async def charge_operating(request: web.Request) -> web.Response:
-    """Spend ``seconds`` of one method's operating budget now (to provoke the limit)."""
+    """Spend ``seconds`` of one method's operating budget now (to provoke the limit).
+
+    Both the budget of direct calls and that of batch commands are spent (they differ
+    only with ``operating_batch_key="shared"``).
+    """
     engine = request.app[ENGINE]
     body = await _json_body(request)
     method = str(body.get("method", "")).lower()
@@ -86,12 +90,12 @@ async def charge_operating(request: web.Request) -> web.Response:
     if not method:
         raise web.HTTPBadRequest(text="method is required")
     now = time.time()
-    engine.budget.charge(method, seconds, now)
+    key = engine.charge_operating(method, seconds, now)
     return web.json_response(
         {
             "method": method,
-            "operating": engine.budget.used(method, now),
-            "operating_reset_at": engine.budget.reset_at(method, now),
+            "operating": engine.budget.used(key, now),
+            "operating_reset_at": engine.budget.reset_at(key, now),
         }
     )
 

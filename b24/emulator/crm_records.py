@@ -59,7 +59,9 @@ def _handlers(entity: EntityType) -> dict[str, Handler]:
         )
 
     def fields(ctx: Context, params: Params) -> dict[str, Any]:
-        return field_descriptions(entity, ctx.portal.user_fields[entity.name])
+        portal = ctx.portal
+        specs = {c: portal.user_field_spec(entity.name, c) for c in portal.user_fields[entity.name]}
+        return field_descriptions(entity, specs)
 
     return {
         "add": add,

@@ -1,189 +1,158 @@
-"""``crm.duplicate.findbycomm`` and ``crm.entity.mergeBatch`` as documented.
+"""``crm.duplicate.findbycomm`` and ``crm.entity.mergeBatch``.
 
-Sources: shared/bitrix24-docs/crm-auxiliary-duplicates-enums.md (the two method
-pages) and facts.md (phone matching, "no match returns []").
+findbycomm is in :mod:`b24.emulator.findbycomm`, the merger's decisions in
+:mod:`b24.emulator.merger`. Here: mergeBatch as the REST action runs it
+(``crm/lib/controller/action/entity/mergebatchaction.php``) and the merger writes it
+(``crm/lib/merger/entitymerger.php:346-529``).
+
+- ``params[entityTypeId]`` is cast to int; 0 (missing, or a name such as "CONTACT") is
+  "The parameter entityTypeId is required." (:24-29). A type without a factory is
+  OWNER_NOT_FOUND "Owner was not found" (:50-56); deals, quotes and smart invoices
+  have one, but this portal holds none of them.
+- ``params[entityIds]`` are cast to int and those that do not exist are dropped, order
+  and repeats kept (:58, :113-130); none left, "The parameter entityIds does not
+  contains valid elements."; one, "...must contains at least two elements." (the
+  source's spelling; the docs write "contain"). Validation errors are HTTP 400 with
+  ``error`` 0 (``restmanager.php:180-189,345-356``).
+- The first id left survives; ``ENTITY_IDS`` is the rest, also on CONFLICT and ERROR
+  (:71-110). The merger drops seeds equal to the survivor (``entitymerger.php:353-364``)
+  but deletes a repeated seed twice: the second delete fails, the answer is ERROR after
+  the merge is done (``merge_repeated_seed``).
+- CONFLICT writes nothing. SUCCESS updates the survivor (one UPDATE event, a fresh
+  DATE_MODIFY even when no field changed), then per seed re-points its children at the
+  survivor and deletes it (one DELETE event each) (:467-528).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from b24.crm import EntityType
 from b24.emulator.errors import RestError
-from b24.emulator.fields import (
-    ENTITY_TYPES,
-    ENTITY_TYPES_BY_ID,
-    FIELDS,
-    is_user_editable,
-)
-from b24.emulator.phones import normalise_communication
-from b24.emulator.portal import Record
+from b24.emulator.fields import ENTITY_TYPES_BY_ID
+from b24.emulator.findbycomm import findbycomm
+from b24.emulator.merger import php
+from b24.emulator.merger.language import language
+from b24.emulator.merger.merge import MergePlan, plan_merge
 from b24.emulator.registry import Context, Params, Registry
 
-# findbycomm searches and answers in this order; the "20 or more hides the other
-# types" rule (docs) cuts the types after the one that reached the threshold.
-FINDBYCOMM_ORDER = ("LEAD", "CONTACT", "COMPANY")
-
-# crm.enum.ownertype names for the types mergeBatch knows but this portal holds none of.
-_OTHER_TYPE_NAMES = {
-    2: "Deal",
-    5: "Invoice (old version)",
-    7: "Estimate",
-    8: "Requisites",
-    31: "Invoice",
-    36: "Document",
-    39: "Company Document",
+# Types with a factory (entitymergerfactory.php:42-73) that this portal holds none of.
+_EMPTY_TYPES = frozenset({2, 7, 31})
+# A merge's rebind (contactmerger.php:266-305, companymerger.php:284-327): the children
+# the emulator keeps as a field pointing at their parent.
+_CHILDREN: dict[str, tuple[tuple[EntityType, str], ...]] = {
+    "CONTACT": ((EntityType.LEAD, "CONTACT_ID"),),
+    "COMPANY": ((EntityType.CONTACT, "COMPANY_ID"), (EntityType.LEAD, "COMPANY_ID")),
 }
 
 
-def _as_list(raw: Any) -> list[Any]:
-    if raw is None or raw == "":
-        return []
+def _validation(description: str) -> RestError:
+    return RestError(400, 0, description)
+
+
+def _id_list(raw: Any) -> list[Any] | None:
     if isinstance(raw, Mapping):
         return list(raw.values())
     if isinstance(raw, list):
         return raw
-    return [raw]
-
-
-def findbycomm(ctx: Context, params: Params) -> Any:
-    comm_type = str(params.get("type") or "").strip()
-    if not comm_type:
-        raise RestError(400, "Communication type is not defined", "Parameter 'type' is required.")
-    comm_type = comm_type.upper()
-    if comm_type not in ("PHONE", "EMAIL"):
-        raise RestError(
-            400,
-            f"Communication type '{comm_type}' is not supported in current context",
-            "An unsupported communication type was specified.",
-        )
-    values = [str(v) for v in _as_list(params.get("values")) if not isinstance(v, dict | list)]
-    values = [v for v in values if v.strip()]
-    if not values:
-        raise RestError(
-            400, "Communication values is not defined", "Parameter 'values' is required."
-        )
-    limit = ctx.config.findbycomm_max_values
-    if len(values) > limit:
-        if ctx.config.findbycomm_over_limit == "truncate":
-            values = values[:limit]
-        else:
-            # Docs: "Maximum number of values — 20"; the answer past it is not documented.
-            raise RestError(
-                400, "Too many communication values", f"The maximum number of values is {limit}."
-            )
-    entity_filter = str(params.get("entity_type") or "").strip().upper()
-    if entity_filter and entity_filter not in ENTITY_TYPES:
-        # Docs silent; an unknown type is refused like an unknown communication type.
-        raise RestError(
-            400,
-            f"Entity type '{entity_filter}' is not supported in current context",
-            "An unsupported entity type was specified.",
-        )
-    result: dict[str, list[int]] = {}
-    for name in FINDBYCOMM_ORDER:
-        if entity_filter and name != entity_filter:
-            continue
-        ids = sorted(ctx.portal.communications.find(comm_type, values, name))
-        if ids:
-            result[name] = ids
-        if len(ids) >= ctx.config.findbycomm_hide_threshold:
-            break
-    # facts.md: no match is an empty array, not an object.
-    return result if result else []
-
-
-def _merge_error(description: str) -> RestError:
-    # The docs' example answers error 0 with the text in error_description.
-    return RestError(400, 0, description)
-
-
-def _entity_ids(raw: Any) -> list[int]:
-    ids: list[int] = []
-    for item in _as_list(raw):
-        try:
-            value = int(str(item).strip())
-        except (TypeError, ValueError):
-            continue
-        if value > 0 and value not in ids:
-            ids.append(value)
-    return ids
-
-
-def _is_empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value.strip() == "")
-
-
-def _conflicting_fields(ctx: Context, entity: EntityType, records: list[Record]) -> list[str]:
-    codes = [c for c in FIELDS[entity.name] if is_user_editable(entity, c)]
-    codes += list(ctx.portal.user_fields[entity.name])
-    conflicts = []
-    for code in codes:
-        if code in ctx.config.merge_survivor_fields:
-            continue
-        values = {str(r.get(code)).strip() for r in records if not _is_empty(r.get(code))}
-        if len(values) > 1:
-            conflicts.append(code)
-    return conflicts
+    return None
 
 
 def merge_batch(ctx: Context, params: Params) -> dict[str, Any]:
     merge = params.get("params")
+    if merge is None:
+        raise _validation("Could not find value for parameter {params}")
+    if isinstance(merge, list):
+        merge = {str(i): v for i, v in enumerate(merge)}
     if not isinstance(merge, Mapping):
-        merge = {}
-    raw_type = merge.get("entityTypeId")
-    if raw_type in (None, ""):
-        raise _merge_error("The parameter entityTypeId is required.")
-    try:
-        type_id = int(str(raw_type))
-    except ValueError:
-        raise _merge_error("The parameter entityTypeId is required.") from None
-    raw_ids = merge.get("entityIds")
-    ids = _entity_ids(raw_ids)
-    if not ids:
-        raise _merge_error("The parameter entityIds does not contain valid elements.")
-    if len(ids) < 2:
-        raise _merge_error("The parameter entityIds must contain at least two elements.")
+        raise _validation(
+            f"Invalid value {{{merge}}} to match with parameter {{params}}. "
+            "Should be value of type array."
+        )
+    type_id = php.intval(merge.get("entityTypeId"))
+    if type_id == 0:
+        raise _validation("The parameter entityTypeId is required.")
+    raw_ids = _id_list(merge.get("entityIds"))
     entity = ENTITY_TYPES_BY_ID.get(type_id)
+    if entity is None and type_id not in _EMPTY_TYPES:
+        raise RestError(400, "OWNER_NOT_FOUND", "Owner was not found")
+    if raw_ids is None:
+        # Inference: filterExistsItems(array $ids) given null is a TypeError, whose
+        # message becomes the error (main/lib/engine/controller.php:988-991).
+        raise _validation(
+            "Bitrix\\Crm\\Controller\\Action\\Entity\\MergeBatchAction::filterExistsItems(): "
+            "Argument #2 ($ids) must be of type array, null given"
+        )
+    ids = [php.intval(raw) for raw in raw_ids]
+    if ctx.config.merge_repeated_seed == "drop":
+        ids = list(dict.fromkeys(ids))
     if entity is None:
-        name = _OTHER_TYPE_NAMES.get(type_id, str(type_id))
-        # The emulated portal holds leads, contacts and companies only.
-        raise _merge_error(f"Entity type {name} is not supported")
-    if not all(ctx.portal.exists(entity, i) for i in ids):
-        raise _merge_error("Owner was not found")
-    records = [ctx.portal.raw(entity, i) for i in ids]
-    if _conflicting_fields(ctx, entity, records):
-        # Nothing changes on a conflict; the manual merge form takes it from here.
-        return {"STATUS": "CONFLICT", "ENTITY_IDS": []}
-    survivor, others = records[0], records[1:]
-    for other in others:
-        for code, value in other.items():
-            if code in ("PHONE", "EMAIL", "WEB", "IM"):
-                continue
-            if (
-                (is_user_editable(entity, code) or code in ctx.portal.user_fields[entity.name])
-                and _is_empty(survivor.get(code))
-                and not _is_empty(value)
-            ):
-                survivor[code] = value
-        for type_id_name in ("PHONE", "EMAIL", "WEB", "IM"):
-            known = {
-                normalise_communication(type_id_name, i["VALUE"])
-                for i in survivor.get(type_id_name) or []
-            }
-            fresh = []
-            for item in other.get(type_id_name) or []:
-                key = normalise_communication(type_id_name, item["VALUE"])
-                if key not in known:
-                    known.add(key)
-                    fresh.append(item)
-            ctx.portal.add_items(survivor, type_id_name, fresh)
-    ctx.portal.touch(entity, survivor)
-    ctx.portal.announce_update(entity, ids[0])
-    for other_id in ids[1:]:
-        ctx.portal.delete(entity, other_id)
-    return {"STATUS": "SUCCESS", "ENTITY_IDS": ids[1:]}
+        existing: list[int] = []
+    else:
+        existing = [i for i in ids if i > 0 and ctx.portal.exists(entity, i)]
+    if not existing:
+        raise _validation("The parameter entityIds does not contains valid elements.")
+    if len(existing) < 2:
+        raise _validation("The parameter entityIds must contains at least two elements.")
+    assert entity is not None
+    target_id, entity_ids = existing[0], existing[1:]
+    status = _merge(ctx, entity, target_id, entity_ids)
+    return {"STATUS": status, "ENTITY_IDS": entity_ids}
+
+
+def _merge(ctx: Context, entity: EntityType, target_id: int, entity_ids: list[int]) -> str:
+    """``EntityMerger::mergeBatch``; the answer's STATUS."""
+    portal, config = ctx.portal, ctx.config
+    seed_ids = [i for i in entity_ids if i != target_id]
+    if not seed_ids:
+        return "SUCCESS"  # nothing to merge: the merger returns at once
+    unique_seeds = list(dict.fromkeys(seed_ids))
+    lang = language(config.language)
+
+    def separator_date() -> str:
+        moment = datetime.fromtimestamp(portal.clock(), portal.tz)
+        return lang.separator_date(moment, config.merge_separator_date_format)
+
+    plan = plan_merge(
+        entity.name,
+        portal.raw(entity, target_id),
+        [portal.raw(entity, i) for i in unique_seeds],
+        user_fields={
+            code: portal.user_field_spec(entity.name, code)
+            for code in portal.user_fields[entity.name]
+        },
+        lang=lang,
+        separator_date=separator_date,
+        zero_link_is_value=config.merge_zero_link_is_value,
+    )
+    if plan.status != "SUCCESS":
+        ctx.merges.note(entity.name, [target_id, *entity_ids], plan.status, plan.conflict_field)
+        return plan.status
+    _write(ctx, entity, target_id, plan)
+    for seed_id in seed_ids:
+        if config.merge_rebind_children:
+            for child, code in _CHILDREN.get(entity.name, ()):
+                portal.repoint(child, code, seed_id, target_id)
+        if not portal.exists(entity, seed_id):
+            # A repeated seed: its second delete fails (DELETE_FAILED) after the merge.
+            ctx.merges.note(entity.name, [target_id, *entity_ids], "ERROR")
+            return "ERROR"
+        portal.delete(entity, seed_id)
+    ctx.merges.note(entity.name, [target_id, *entity_ids], "SUCCESS")
+    return "SUCCESS"
+
+
+def _write(ctx: Context, entity: EntityType, target_id: int, plan: MergePlan) -> None:
+    """The survivor's update: its changed fields and new multifield entries, one event.
+
+    CREATED_BY_ID and DATE_CREATE stay; MODIFY_BY_ID and DATE_MODIFY are fresh
+    (contactmerger.php:225-242); the update runs, and so fires, even with no change.
+    """
+    fields: dict[str, Any] = dict(plan.changes)
+    fields.update(plan.new_items)
+    ctx.portal.update(entity, target_id, fields)
 
 
 def register(registry: Registry) -> None:

@@ -2,14 +2,16 @@
 
 The set follows docs:api-reference/crm/{leads,contacts,companies}/crm-*-fields,
 trimmed to the fields a CRM record commonly carries. ``isReadOnly`` fields are set
-by the portal and never take part in a merge conflict.
+by the portal. How the merger treats each field is in :mod:`b24.emulator.merger.kinds`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from b24.crm import MULTIFIELDS, EntityType
+from b24.crm import EntityType
+from b24.emulator.user_fields import UserFieldSpec, describe
 
 # crm.multifield.fields (docs, "Get Description of Multiple Fields").
 MULTIFIELD_VALUE_TYPES: dict[str, tuple[str, ...]] = {
@@ -65,9 +67,12 @@ _ADDRESS = {
     "ADDRESS_PROVINCE": _f("string", "State / Province"),
     "ADDRESS_COUNTRY": _f("string", "Country"),
 }
-_COMMON_TAIL = {
+# Leads and contacts have a source; companies have none (crm_company.php:214-384).
+_SOURCE = {
     "SOURCE_ID": _f("crm_status", "Source"),
     "SOURCE_DESCRIPTION": _f("string", "Source information"),
+}
+_COMMON_TAIL = {
     "OPENED": _f("char", "Available to everyone"),
     "COMMENTS": _f("string", "Comment"),
     "ASSIGNED_BY_ID": _f("user", "Responsible person"),
@@ -105,8 +110,10 @@ FIELDS: dict[str, dict[str, dict[str, Any]]] = {
         "STATUS_SEMANTIC_ID": _f("string", "Status details", ro=True),
         "CURRENCY_ID": _f("crm_currency", "Currency"),
         "OPPORTUNITY": _f("double", "Total"),
+        "IS_MANUAL_OPPORTUNITY": _f("char", "Manual calculation mode"),
         "DATE_CLOSED": _f("datetime", "Completed on", ro=True),
         **_ADDRESS,
+        **_SOURCE,
         **_COMMON_TAIL,
     },
     "CONTACT": {
@@ -117,6 +124,7 @@ FIELDS: dict[str, dict[str, dict[str, Any]]] = {
         "LEAD_ID": _f("crm_lead", "Lead", ro=True),
         "EXPORT": _f("char", "Included in export"),
         **_ADDRESS,
+        **_SOURCE,
         **_COMMON_TAIL,
     },
     "COMPANY": {
@@ -145,25 +153,11 @@ LEAD_STATUS_SEMANTICS = {
 }
 
 
-def field_descriptions(entity: EntityType, user_fields: dict[str, str]) -> dict[str, Any]:
+def field_descriptions(
+    entity: EntityType, user_fields: Mapping[str, UserFieldSpec]
+) -> dict[str, Any]:
     """``crm.*.fields`` result: the standard fields plus the portal's UF_CRM_* fields."""
     result = dict(FIELDS[entity.name])
-    for code, title in user_fields.items():
-        result[code] = {
-            **_f("string", title),
-            "isDynamic": True,
-            "listLabel": title,
-            "formLabel": title,
-            "filterLabel": title,
-        }
+    for code, spec in user_fields.items():
+        result[code] = describe(spec)
     return result
-
-
-def is_user_editable(entity: EntityType, code: str) -> bool:
-    """Whether a merge compares this field (read-only and multifields do not conflict)."""
-    if code.startswith("UF_CRM_"):
-        return True
-    desc = FIELDS[entity.name].get(code)
-    if desc is None:
-        return False
-    return not desc["isReadOnly"] and code not in MULTIFIELDS

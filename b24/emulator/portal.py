@@ -29,6 +29,7 @@ from b24.emulator.fields import (
     MULTIFIELD_VALUE_TYPES,
 )
 from b24.emulator.record_store import RecordStore
+from b24.emulator.user_fields import UserFieldSpec, stored_value
 
 Record = dict[str, Any]
 ChangeListener = Callable[[str, EntityType, int], None]
@@ -86,6 +87,8 @@ class Portal:
         self.user_fields: dict[str, dict[str, str]] = {
             name: dict((user_fields or {}).get(name, DEFAULT_USER_FIELDS)) for name in FIELDS
         }
+        # The type of a custom field given one (seed ``user_fields``); else a single string.
+        self.user_field_specs: dict[str, dict[str, UserFieldSpec]] = {name: {} for name in FIELDS}
         self.listeners: list[ChangeListener] = []
         self.communications = CommunicationIndex()
         self._now: tuple[int, str] = (-1, "")
@@ -270,7 +273,10 @@ class Portal:
                     continue
             elif desc["isReadOnly"]:
                 continue
-            record[code] = scalar_to_string(value)
+            else:
+                record[code] = scalar_to_string(value)
+                continue
+            record[code] = stored_value(self.user_field_spec(name, code), value)
 
     def _derive(self, entity: EntityType, record: Record) -> None:
         record["HAS_PHONE"] = "Y" if record.get("PHONE") else "N"
@@ -349,3 +355,22 @@ class Portal:
             made = self._item(type_id, value)
             if made is not None:
                 items.append(made)
+
+    # -- custom field types and a merge's rebind (b24.emulator.user_fields, .duplicates) --
+    def user_field_spec(self, entity_name: str, code: str) -> UserFieldSpec:
+        spec = self.user_field_specs[entity_name].get(code)
+        return spec or UserFieldSpec(self.user_fields[entity_name].get(code, code))
+
+    def define_user_field(self, entity_name: str, code: str, spec: UserFieldSpec) -> None:
+        self.user_fields[entity_name][code] = spec.title
+        self.user_field_specs[entity_name][code] = spec
+
+    def repoint(self, entity: EntityType, code: str, old_id: int, new_id: int) -> int:
+        """Every record whose ``code`` is ``old_id`` gets ``new_id``, quietly (no event, no
+        DATE_MODIFY): a merge moving a deleted seed's children to the survivor."""
+        old, new, moved = str(old_id), str(new_id), 0
+        for record in self.records[entity.name].values():
+            if record.get(code) == old:
+                record[code] = new
+                moved += 1
+        return moved

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from b24.emulator.config import EmulatorConfig
+from b24.emulator.merge_stats import MergeStats
 from b24.emulator.portal import Portal
 
 Params = dict[str, Any]
@@ -27,6 +28,8 @@ class Context:
     portal: Portal
     config: EmulatorConfig
     volatile: VolatileTypes = field(default_factory=VolatileTypes)
+    # mergeBatch outcomes; the engine shares it with its Stats.
+    merges: MergeStats = field(default_factory=MergeStats)
 
 
 Handler = Callable[[Context, Params], Any]

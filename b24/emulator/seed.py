@@ -1,8 +1,10 @@
 """Loading a portal's records from a seed file (``--seed FILE``).
 
 The file is JSON: ``{"user_fields": {"CONTACT": {"UF_CRM_X": "Title"}},
-"leads": [fields...], "contacts": [...], "companies": [...]}``. Each record is given
-as ``crm.*.add`` takes it; ``ID``, ``DATE_CREATE`` and ``DATE_MODIFY`` may be set.
+"leads": [fields...], "contacts": [...], "companies": [...]}``. A custom field is given
+by its title (a single string field) or as ``{"title": "...", "type": "integer",
+"multiple": true}`` (:mod:`b24.emulator.user_fields`). Each record is given as
+``crm.*.add`` takes it; ``ID``, ``DATE_CREATE`` and ``DATE_MODIFY`` may be set.
 Seeding sends no events.
 """
 
@@ -15,6 +17,7 @@ from typing import Any
 from b24.emulator.errors import RestError
 from b24.emulator.fields import ENTITY_TYPES
 from b24.emulator.portal import Portal
+from b24.emulator.user_fields import parse_spec
 
 SECTIONS = {"leads": "LEAD", "contacts": "CONTACT", "companies": "COMPANY"}
 
@@ -43,7 +46,11 @@ def load_seed(portal: Portal, seed: dict[str, Any]) -> int:
     for name, fields in (seed.get("user_fields") or {}).items():
         if name not in portal.user_fields or not isinstance(fields, dict):
             raise SeedError(f"user_fields.{name} must name LEAD, CONTACT or COMPANY fields")
-        portal.user_fields[name].update({str(k): str(v) for k, v in fields.items()})
+        for code, definition in fields.items():
+            try:
+                portal.define_user_field(name, str(code), parse_spec(str(code), definition))
+            except ValueError as exc:
+                raise SeedError(f"user_fields.{name}.{exc}") from None
     added = 0
     for section, type_name in SECTIONS.items():
         records = seed.get(section) or []

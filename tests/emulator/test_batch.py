@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tests.emulator.conftest import Rest
+from tests.conftest import StartEmulator
+from tests.emulator.conftest import Rest, rest_call
 
 Ok = Callable[..., Awaitable[Any]]
 
@@ -81,15 +82,36 @@ async def test_nested_batch_is_refused_per_command(ok: Ok) -> None:
     }
 
 
-async def test_more_than_fifty_commands_is_refused(rest: Rest) -> None:
-    status, body = await rest(
-        "batch", {"cmd": {f"c{i}": "crm.settings.mode.get" for i in range(51)}}
-    )
-    assert status == 400
-    assert body == {
-        "error": "ERROR_BATCH_LENGTH_EXCEEDED",
-        "error_description": "Max batch length exceeded",
-    }
+LENGTH_EXCEEDED = {
+    "error": "ERROR_BATCH_LENGTH_EXCEEDED",
+    "error_description": "Max batch length exceeded",
+}
+
+
+async def test_commands_past_fifty_are_not_run(ok: Ok) -> None:
+    # rest_provider.php:283-362: the first 50 run, each further one is refused in
+    # result_error; the batch answers 200.
+    cmd = {f"c{i}": f"crm.contact.add?fields[NAME]=N{i}" for i in range(53)}
+    result = await ok("batch", {"cmd": cmd})
+    assert len(result["result"]) == 50
+    assert result["result_error"] == {f"c{i}": LENGTH_EXCEEDED for i in (50, 51, 52)}
+    assert len(await ok("crm.contact.list", {"select": ["ID"]})) == 50
+
+
+async def test_with_halt_the_first_command_past_fifty_ends_the_batch(ok: Ok) -> None:
+    # rest_provider.php:377-380: an error with halt stops the loop
+    cmd = {f"c{i}": "crm.settings.mode.get" for i in range(53)}
+    result = await ok("batch", {"cmd": cmd, "halt": 1})
+    assert result["result_error"] == {"c50": LENGTH_EXCEEDED}
+
+
+async def test_the_docs_refusal_of_the_whole_batch_can_be_chosen(
+    start_emulator: StartEmulator, http: Any
+) -> None:
+    emulator = await start_emulator(rps=100, burst=100, batch_over_limit="docs")
+    cmd = {f"c{i}": "crm.settings.mode.get" for i in range(51)}
+    status, body = await rest_call(http, emulator, "batch", {"cmd": cmd})
+    assert (status, body) == (400, LENGTH_EXCEEDED)
 
 
 async def test_form_encoded_batch_counts_as_one_request(
