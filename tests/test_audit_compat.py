@@ -59,6 +59,6 @@ async def test_old_entries_in_redis_are_listed_and_found(
         await redis_client.zadd(keys.audit_index, {raw["id"]: raw["at"]})
     audit = AuditLog(redis_client, keys)
     latest = await audit.latest(10)
-    assert [e.id for e in latest][0] == "20261127T210506Z-000005"
+    assert latest[0].id == "20261127T210506Z-000005"  # newest first
     about = await audit.for_record(RecordRef(EntityType.CONTACT, 34))
     assert [e.decision for e in about] == [Decision.MERGED]
