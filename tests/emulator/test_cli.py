@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import signal
@@ -11,7 +12,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from b24.emulator.config import EmulatorConfig
 from b24.emulator.server import free_port
+from commands.emulator import add_arguments, config_from_args
 
 COMMAND = [sys.executable, "-m", "commands.main", "emulator"]
 
@@ -76,3 +79,21 @@ async def test_serves_the_seeded_portal_and_stops_on_sigterm(tmp_path: Path) -> 
         process.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(process.wait(), 20)
     assert code == 0
+
+
+def _config(*args: str) -> EmulatorConfig:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return config_from_args(parser, parser.parse_args(["--secret", "s", *args]))
+
+
+def test_language_and_operating_limit_defaults() -> None:
+    config = _config()
+    assert config.language == "ru"
+    assert config.operating_limit == 420.0  # loadlimiter.php:26
+    assert _config("--language", "en").language == "en"
+
+
+async def test_an_unknown_language_is_exit_2() -> None:
+    code, stderr = await _run("--secret", "s", "--language", "de")
+    assert code == 2 and "--language" in stderr and "Traceback" not in stderr

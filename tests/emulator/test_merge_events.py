@@ -1,0 +1,154 @@
+"""What a mergeBatch writes: events, the survivor's stamps, re-pointed children.
+
+``crm/lib/merger/entitymerger.php:467-528``: the survivor is updated first (one
+``ONCRM…UPDATE``, even when no field changes), then per seed its children are
+re-pointed at the survivor and it is deleted (one ``ONCRM…DELETE`` each); a CONFLICT
+writes nothing. Events are taken as the portal announces them (the order they are
+queued in; the sender may deliver them out of order).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+
+from b24.crm import EntityType
+from b24.emulator.server import RunningEmulator
+from tests.conftest import StartEmulator
+from tests.emulator.conftest import rest_call
+
+
+async def _ok(
+    http: aiohttp.ClientSession, emulator: RunningEmulator, method: str, params: dict[str, Any]
+) -> Any:
+    status, body = await rest_call(http, emulator, method, params)
+    assert status == 200 and "error" not in body, body
+    return body["result"]
+
+
+def _listen(emulator: RunningEmulator) -> list[tuple[str, int]]:
+    announced: list[tuple[str, int]] = []
+
+    def note(event: str, entity: EntityType, entity_id: int) -> None:
+        announced.append((event, entity_id))
+
+    emulator.engine.portal.listeners.append(note)
+    return announced
+
+
+async def _merge(
+    http: aiohttp.ClientSession, emulator: RunningEmulator, type_id: int, ids: list[int]
+) -> Any:
+    return await _ok(
+        http,
+        emulator,
+        "crm.entity.mergeBatch",
+        {"params": {"entityTypeId": type_id, "entityIds": ids}},
+    )
+
+
+async def test_one_update_then_one_delete_per_seed(
+    start_emulator: StartEmulator, http: aiohttp.ClientSession
+) -> None:
+    emulator = await start_emulator(rps=100, burst=100)
+    ids = [
+        await _ok(http, emulator, "crm.contact.add", {"fields": {"NAME": "Ivan"}}) for _ in range(3)
+    ]
+    before = await _ok(http, emulator, "crm.contact.get", {"id": ids[0]})
+    announced = _listen(emulator)
+    assert (await _merge(http, emulator, 3, ids))["STATUS"] == "SUCCESS"
+    assert announced == [
+        ("ONCRMCONTACTUPDATE", ids[0]),
+        ("ONCRMCONTACTDELETE", ids[1]),
+        ("ONCRMCONTACTDELETE", ids[2]),
+    ]
+    after = await _ok(http, emulator, "crm.contact.get", {"id": ids[0]})
+    # contactmerger.php:225-242: creation kept, a fresh modification stamp
+    assert after["DATE_CREATE"] == before["DATE_CREATE"]
+    assert after["CREATED_BY_ID"] == before["CREATED_BY_ID"]
+    assert after["DATE_MODIFY"] >= before["DATE_MODIFY"]
+
+
+async def test_a_conflict_sends_nothing(
+    start_emulator: StartEmulator, http: aiohttp.ClientSession
+) -> None:
+    emulator = await start_emulator(rps=100, burst=100)
+    a = await _ok(http, emulator, "crm.contact.add", {"fields": {"NAME": "Ivan"}})
+    b = await _ok(http, emulator, "crm.contact.add", {"fields": {"NAME": "Oleg"}})
+    announced = _listen(emulator)
+    assert (await _merge(http, emulator, 3, [a, b])) == {"STATUS": "CONFLICT", "ENTITY_IDS": [b]}
+    assert announced == []
+
+
+async def test_a_repeated_seed_sends_its_delete_once(
+    start_emulator: StartEmulator, http: aiohttp.ClientSession
+) -> None:
+    emulator = await start_emulator(rps=100, burst=100)
+    a = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L"}})
+    b = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L"}})
+    announced = _listen(emulator)
+    assert (await _merge(http, emulator, 1, [a, b, b])) == {"STATUS": "ERROR", "ENTITY_IDS": [b, b]}
+    assert announced == [("ONCRMLEADUPDATE", a), ("ONCRMLEADDELETE", b)]
+    async with http.get(emulator.root + "/_emulator/stats") as response:
+        assert (await response.json())["merges"]["statuses"] == {"ERROR": 1}
+
+
+async def test_repeats_can_be_dropped_instead(
+    start_emulator: StartEmulator, http: aiohttp.ClientSession
+) -> None:
+    emulator = await start_emulator(rps=100, burst=100, merge_repeated_seed="drop")
+    a = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L"}})
+    b = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L"}})
+    assert (await _merge(http, emulator, 1, [a, a, b, b])) == {
+        "STATUS": "SUCCESS",
+        "ENTITY_IDS": [b],
+    }
+
+
+async def test_a_contacts_leads_move_to_the_survivor_quietly(
+    start_emulator: StartEmulator, http: aiohttp.ClientSession
+) -> None:
+    # contactmerger.php:266-305: the seed's child relations are re-pointed, no event
+    emulator = await start_emulator(rps=100, burst=100)
+    a = await _ok(http, emulator, "crm.contact.add", {"fields": {"NAME": "Ivan"}})
+    b = await _ok(http, emulator, "crm.contact.add", {"fields": {"NAME": "Ivan"}})
+    lead = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L", "CONTACT_ID": b}})
+    stamp = (await _ok(http, emulator, "crm.lead.get", {"id": lead}))["DATE_MODIFY"]
+    announced = _listen(emulator)
+    assert (await _merge(http, emulator, 3, [a, b]))["STATUS"] == "SUCCESS"
+    moved = await _ok(http, emulator, "crm.lead.get", {"id": lead})
+    assert moved["CONTACT_ID"] == str(a)
+    assert moved["DATE_MODIFY"] == stamp
+    assert ("ONCRMLEADUPDATE", lead) not in announced
+
+
+async def test_a_companys_contacts_and_leads_move_to_the_survivor(
+    start_emulator: StartEmulator, http: aiohttp.ClientSession
+) -> None:
+    # companymerger.php:284-327
+    emulator = await start_emulator(rps=100, burst=100)
+    a = await _ok(http, emulator, "crm.company.add", {"fields": {"TITLE": "Romashka"}})
+    b = await _ok(http, emulator, "crm.company.add", {"fields": {"TITLE": "Romashka"}})
+    contact = await _ok(
+        http, emulator, "crm.contact.add", {"fields": {"NAME": "I", "COMPANY_ID": b}}
+    )
+    lead = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L", "COMPANY_ID": b}})
+    other = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L", "COMPANY_ID": 77}})
+    assert (await _merge(http, emulator, 4, [a, b]))["STATUS"] == "SUCCESS"
+    assert (await _ok(http, emulator, "crm.contact.get", {"id": contact}))["COMPANY_ID"] == str(a)
+    assert (await _ok(http, emulator, "crm.lead.get", {"id": lead}))["COMPANY_ID"] == str(a)
+    assert (await _ok(http, emulator, "crm.lead.get", {"id": other}))["COMPANY_ID"] == "77"
+
+
+async def test_a_lead_merge_re_points_nothing(
+    start_emulator: StartEmulator, http: aiohttp.ClientSession
+) -> None:
+    # leadmerger.php:549-573: records made from the seed lead are not re-pointed
+    # (inference, merger-facts section 3); the emulator keeps LEAD_ID read-only anyway
+    emulator = await start_emulator(rps=100, burst=100)
+    a = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L"}})
+    b = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L"}})
+    announced = _listen(emulator)
+    assert (await _merge(http, emulator, 1, [a, b]))["STATUS"] == "SUCCESS"
+    assert announced == [("ONCRMLEADUPDATE", a), ("ONCRMLEADDELETE", b)]
