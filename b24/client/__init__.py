@@ -9,6 +9,7 @@ from b24.client.config import ClientConfig
 from b24.client.errors import (
     AuthError,
     B24Error,
+    BatchLengthExceeded,
     LimitError,
     MethodError,
     NotExecuted,
@@ -28,6 +29,7 @@ __all__ = [
     "Answer",
     "AuthError",
     "B24Error",
+    "BatchLengthExceeded",
     "Bitrix24Client",
     "ClientConfig",
     "Command",

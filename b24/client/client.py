@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import dataclasses
 import logging
 import random
 from collections.abc import Coroutine, Mapping
@@ -35,6 +36,7 @@ from b24.client.config import ClientConfig
 from b24.client.errors import (
     AuthError,
     B24Error,
+    BatchLengthExceeded,
     OperatingLimit,
     OutcomeUnknown,
     Overloaded,
@@ -258,6 +260,13 @@ class Bitrix24Client:
                 outcomes = {keyed[key]: result for key, result in per_key.items()}
             else:
                 outcomes = {call: outcome for call in calls}
+        too_long = sum(isinstance(outcomes[call], BatchLengthExceeded) for call in calls)
+        if too_long:
+            # The portal takes fewer commands a batch than we sent: those it ran show how
+            # many fit; a whole batch refused, half as many. The rest are sent again.
+            self._shrink_batches(
+                len(calls) - too_long if too_long < len(calls) else len(calls) // 2
+            )
         if isinstance(outcome, B24Error):
             code = _REFUSAL_CODES.get(type(outcome)) or str(
                 getattr(outcome, "code", "") or type(outcome).__name__
@@ -287,6 +296,18 @@ class Bitrix24Client:
         if later:
             reason = outcomes[later[0]]
             self._spawn(self._retry_later(later, str(reason)))
+
+    def _shrink_batches(self, fits: int) -> None:
+        policy = self._batcher.policy
+        fits = max(1, min(fits, policy.max_commands - 1))
+        if fits < policy.max_commands:
+            log.warning(
+                "portal %s: a batch was too long for the portal (ERROR_BATCH_LENGTH_EXCEEDED); "
+                "batches now carry at most %d commands",
+                self.portal,
+                fits,
+            )
+            self._batcher.policy = dataclasses.replace(policy, max_commands=fits)
 
     async def _request(self, method: str, params: Mapping[str, Any]) -> Outcome:
         try:

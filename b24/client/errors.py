@@ -13,6 +13,7 @@ all methods") and facts.md (Limits, Entities)::
     ├── MethodError                any other error answer: ``code`` and ``description``
     │   └── NotFound               the record is gone ("Not found", the code may be "")
     ├── TransientError             5xx, timeouts, dropped connections: a read may be retried
+    │   └── BatchLengthExceeded    ERROR_BATCH_LENGTH_EXCEEDED: not run; resent in smaller batches
     ├── OutcomeUnknown             a write whose answer was lost: re-read, never re-send
     └── NotExecuted                a batch sub-call skipped after an earlier one failed (halt)
 
@@ -106,6 +107,19 @@ class TransientError(B24Error):
     def __init__(self, message: str, *, method: str = "", sent: bool = True) -> None:
         super().__init__(message, method=method)
         self.sent = sent
+
+
+class BatchLengthExceeded(TransientError):
+    """``ERROR_BATCH_LENGTH_EXCEEDED``: the portal did not run the call (a batch too long).
+
+    The Bitrix24 source runs a batch's first 50 commands and refuses each further one
+    in ``result_error`` with HTTP 200; the docs describe the whole batch refused with
+    HTTP 400. Either way nothing was done, so even a write may be sent again
+    (``sent`` is False), in a smaller batch.
+    """
+
+    def __init__(self, message: str, *, method: str = "", sent: bool = False) -> None:
+        super().__init__(message, method=method, sent=sent)
 
 
 class OutcomeUnknown(B24Error):

@@ -88,6 +88,10 @@ def error_for(
         return errors.OperatingLimit(message, method=method, reset_at=reset_at or None)
     if upper == "OVERLOAD_LIMIT":
         return errors.Overloaded(message, method=method)
+    if upper == "ERROR_BATCH_LENGTH_EXCEEDED":
+        # A command past the portal's batch length, or a whole batch refused for it:
+        # not run either way (rest_provider.php:356-362; docs: batch).
+        return errors.BatchLengthExceeded(message, method=method)
     if upper in _PERMISSION_CODES or (status == 403 and upper not in _AUTH_CODES):
         return errors.PermissionDenied(message, method=method, code=code_text)
     if upper in _AUTH_CODES or status == 401:

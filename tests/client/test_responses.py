@@ -89,7 +89,13 @@ def test_findbycomm_without_match_is_an_empty_list() -> None:
         (400, 0, "Owner was not found", errors.NotFound),
         (404, "ERROR_METHOD_NOT_FOUND", "Method not found!", errors.MethodError),
         (400, "Field not found", "The specified field was not found.", errors.MethodError),
-        (400, "ERROR_BATCH_LENGTH_EXCEEDED", "Max batch length exceeded", errors.MethodError),
+        # not run: resent in smaller batches (tests/client/test_batch_length.py)
+        (
+            400,
+            "ERROR_BATCH_LENGTH_EXCEEDED",
+            "Max batch length exceeded",
+            errors.BatchLengthExceeded,
+        ),
         (
             405,
             "ERROR_BATCH_METHOD_NOT_ALLOWED",
