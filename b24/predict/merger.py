@@ -105,6 +105,12 @@ def predict_merge(
     if conflicts:
         refused = ", ".join(f"{c.code} ({c.kind})" for c in conflicts)
         return Verdict("CONFLICT", target_id, seeds, conflicts, original, f"refused: {refused}")
+    repeated = len(present) - 1 - sum(1 for rid, _ in present[1:] if rid == target_id)
+    if repeated > len(seeds):
+        # entitymerger.php:353-359 keeps a repeated seed in $seedIDs (only $seedMap is keyed
+        # by id), and :482-485 deletes each entry: the second delete of one id fails
+        # (contactmerger.php:243-258 DELETE_FAILED) after the merge took effect: ERROR.
+        return Verdict("ERROR", target_id, seeds, [], targ, "a repeated seed: DELETE_FAILED")
     changed = [code for code in targ if targ.get(code) != original.get(code)]
     reason = f"{len(seeds)} record(s) merge into {target_id}"
     reason += f"; changed: {', '.join(changed)}" if changed else "; no field changes"

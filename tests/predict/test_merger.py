@@ -189,10 +189,17 @@ def test_hidden_full_name_not_compared() -> None:
 # --- the action: ids, survivor, seeds (mergebatchaction.php, entitymerger.php:346-364) ---
 
 
-def test_survivor_is_first_id_and_repeats_dropped() -> None:
+def test_survivor_is_first_id_and_the_target_repeated_is_dropped() -> None:
     # mergebatchaction.php:72, entitymerger.php:353-359,416-420
-    verdict = predict(CONTACT, [rec(7), rec(3), rec(7), rec(5), rec(3)])
+    verdict = predict(CONTACT, [rec(7), rec(3), rec(7), rec(5)])
     assert (verdict.status, verdict.survivor, verdict.seeds) == ("SUCCESS", 7, [3, 5])
+
+
+def test_a_repeated_seed_is_merged_then_its_second_delete_fails() -> None:
+    # entitymerger.php:353-359 keeps repeated seeds, :482-485 deletes each entry;
+    # contactmerger.php:243-258: the second delete fails, DELETE_FAILED: ERROR
+    verdict = predict(CONTACT, [rec(7), rec(3), rec(5), rec(3)])
+    assert (verdict.status, verdict.survivor, verdict.seeds) == ("ERROR", 7, [3, 5])
 
 
 def test_target_repeated_only_is_success_without_seeds() -> None:
