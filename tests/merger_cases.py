@@ -567,6 +567,21 @@ CASES: tuple[MergeCase, ...] = (
         expected={"NAME": "Ivan", "LAST_NAME": "Petrov"},
     ),
     MergeCase(
+        # Each seed alone resolves with the survivor (Petrov is its last name; Ivan its
+        # name), but in the pair pass "Ivan Petrov" is checked against "Petrov" with the
+        # survivor's LAST_NAME, not the pair's (empty) one: no rule fits.
+        "name_pair_pass_reads_the_survivors_last_name",
+        CONTACT,
+        (
+            {"NAME": "Ivan", "LAST_NAME": "Petrov"},
+            {"NAME": "Petrov"},
+            {"NAME": "Ivan", "LAST_NAME": "Petrov"},
+        ),
+        "CONFLICT",
+        "namefield.php:39-56,159-170 (getTarget() is the real target)",
+        conflict_field="NAME",
+    ),
+    MergeCase(
         "name_full_swap_conflicts",
         CONTACT,
         ({"NAME": "Ivan", "LAST_NAME": "Petrov"}, {"NAME": "Petrov", "LAST_NAME": "Ivan"}),
@@ -978,6 +993,23 @@ CASES: tuple[MergeCase, ...] = (
         "SUCCESS",
         "main/tools.php:4948-4951 (+8 becomes 008, then 00 goes: 8999..., not 7999...)",
         expected={"PHONE": ["89991234567", "+8 999 123 45 67"]},
+    ),
+    MergeCase(
+        "messengers_are_united_by_value",
+        CONTACT,
+        (
+            {"NAME": "Ivan", "IM": [{"VALUE": "ivan_tg", "VALUE_TYPE": "TELEGRAM"}]},
+            {
+                "NAME": "Ivan",
+                "IM": [
+                    {"VALUE": "IVAN_TG", "VALUE_TYPE": "SKYPE"},
+                    {"VALUE": "ivan.s", "VALUE_TYPE": "SKYPE"},
+                ],
+            },
+        ),
+        "SUCCESS",
+        "entitymerger.php:2582-2584 (IM: any type, lower-cased value)",
+        expected={"IM": ["ivan_tg", "ivan.s"]},
     ),
     MergeCase(
         "websites_are_united_case_insensitively",

@@ -107,7 +107,7 @@ async def rest_handler(request: web.Request) -> web.StreamResponse:
         await request.read()
         await asyncio.sleep(faults.latency_seconds)
     if faults.hits("overload", method):
-        return _refuse(engine, errors.overload())
+        return _refuse(engine, errors.overload(config.overload_status))
     if faults.hits("query_limit", method):
         engine.bucket.fill(time.time())
     if not engine.bucket.try_take(time.time()):

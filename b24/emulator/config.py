@@ -101,6 +101,21 @@ class EmulatorConfig:
     # every lead/contact once per contact or company merge; a very large portal may
     # switch it off.
     merge_rebind_children: bool = True
+    # mergeBatch: differing UTM values conflict: they are strings loaded with the record
+    # (utm.php:283-318; merger-facts.md 2.3 marks it an inference). False skips them.
+    merge_compare_utm: bool = True
+    # mergeBatch: the survivor's update runs, and so fires ONCRM…UPDATE and takes a fresh
+    # DATE_MODIFY, even when no field changed (entitymerger.php:473-476; merger-facts.md
+    # section 3 marks it an inference). False skips an update that changes nothing.
+    merge_update_unchanged: bool = True
+    # mergeBatch: records re-pointed at the survivor get no event (the merger rewrites
+    # binding tables; merger-facts.md section 3: no ONCRMDEALUPDATE expected, an
+    # inference). True sends an UPDATE for each.
+    merge_rebind_events: bool = False
+    # OVERLOAD_LIMIT (an injected fault): the docs answer 503; the source's OAuth error
+    # path defaults to 401 (oauthexception.php:14-25; merger-facts.md section 5: which
+    # one the cloud sends is unconfirmed).
+    overload_status: int = 503
     # volatileType: at most 7 registered fields in all (docs).
     volatile_max_types: int = 7
     list_page_size: int = 50

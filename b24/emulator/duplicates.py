@@ -126,6 +126,7 @@ def _merge(ctx: Context, entity: EntityType, target_id: int, entity_ids: list[in
         lang=lang,
         separator_date=separator_date,
         zero_link_is_value=config.merge_zero_link_is_value,
+        compare_utm=config.merge_compare_utm,
     )
     if plan.status != "SUCCESS":
         ctx.merges.note(entity.name, [target_id, *entity_ids], plan.status, plan.conflict_field)
@@ -134,7 +135,10 @@ def _merge(ctx: Context, entity: EntityType, target_id: int, entity_ids: list[in
     for seed_id in seed_ids:
         if config.merge_rebind_children:
             for child, code in _CHILDREN.get(entity.name, ()):
-                portal.repoint(child, code, seed_id, target_id)
+                moved = portal.repoint(child, code, seed_id, target_id)
+                if config.merge_rebind_events:
+                    for child_id in moved:
+                        portal.announce_update(child, child_id)
         if not portal.exists(entity, seed_id):
             # A repeated seed: its second delete fails (DELETE_FAILED) after the merge.
             ctx.merges.note(entity.name, [target_id, *entity_ids], "ERROR")
@@ -152,7 +156,8 @@ def _write(ctx: Context, entity: EntityType, target_id: int, plan: MergePlan) ->
     """
     fields: dict[str, Any] = dict(plan.changes)
     fields.update(plan.new_items)
-    ctx.portal.update(entity, target_id, fields)
+    if fields or ctx.config.merge_update_unchanged:
+        ctx.portal.update(entity, target_id, fields)
 
 
 def register(registry: Registry) -> None:

@@ -33,8 +33,10 @@ def query_limit() -> RestError:
     return RestError(503, "QUERY_LIMIT_EXCEEDED", "Too many requests")
 
 
-def overload() -> RestError:
-    return RestError(503, "OVERLOAD_LIMIT", "REST API is blocked due to overload")
+def overload(status: int = 503) -> RestError:
+    # The docs' table says 503; the source's OAuth error path defaults to 401
+    # (EmulatorConfig.overload_status).
+    return RestError(status, "OVERLOAD_LIMIT", "REST API is blocked due to overload")
 
 
 def internal_error() -> RestError:

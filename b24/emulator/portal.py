@@ -365,12 +365,13 @@ class Portal:
         self.user_fields[entity_name][code] = spec.title
         self.user_field_specs[entity_name][code] = spec
 
-    def repoint(self, entity: EntityType, code: str, old_id: int, new_id: int) -> int:
+    def repoint(self, entity: EntityType, code: str, old_id: int, new_id: int) -> list[int]:
         """Every record whose ``code`` is ``old_id`` gets ``new_id``, quietly (no event, no
-        DATE_MODIFY): a merge moving a deleted seed's children to the survivor."""
-        old, new, moved = str(old_id), str(new_id), 0
-        for record in self.records[entity.name].values():
+        DATE_MODIFY): a merge moving a deleted seed's children to the survivor. Returns
+        their ids."""
+        old, new, moved = str(old_id), str(new_id), []
+        for entity_id, record in self.records[entity.name].items():
             if record.get(code) == old:
                 record[code] = new
-                moved += 1
+                moved.append(entity_id)
         return moved

@@ -152,3 +152,44 @@ async def test_a_lead_merge_re_points_nothing(
     announced = _listen(emulator)
     assert (await _merge(http, emulator, 1, [a, b]))["STATUS"] == "SUCCESS"
     assert announced == [("ONCRMLEADUPDATE", a), ("ONCRMLEADDELETE", b)]
+
+
+async def test_an_update_that_changes_nothing_can_be_skipped(
+    start_emulator: StartEmulator, http: aiohttp.ClientSession
+) -> None:
+    # entitymerger.php:473-476 updates the survivor in any case (inference, merger-facts
+    # section 3); merge_update_unchanged=False skips an update without a change
+    for unchanged, events in ((True, 1), (False, 0)):
+        emulator = await start_emulator(rps=100, burst=100, merge_update_unchanged=unchanged)
+        a = await _ok(http, emulator, "crm.contact.add", {"fields": {"NAME": "Ivan"}})
+        b = await _ok(http, emulator, "crm.contact.add", {"fields": {"NAME": "Ivan"}})
+        announced = _listen(emulator)
+        assert (await _merge(http, emulator, 3, [a, b]))["STATUS"] == "SUCCESS"
+        assert announced.count(("ONCRMCONTACTUPDATE", a)) == events
+
+
+async def test_re_pointed_children_can_be_announced(
+    start_emulator: StartEmulator, http: aiohttp.ClientSession
+) -> None:
+    emulator = await start_emulator(rps=100, burst=100, merge_rebind_events=True)
+    a = await _ok(http, emulator, "crm.contact.add", {"fields": {"NAME": "Ivan"}})
+    b = await _ok(http, emulator, "crm.contact.add", {"fields": {"NAME": "Ivan"}})
+    lead = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L", "CONTACT_ID": b}})
+    announced = _listen(emulator)
+    assert (await _merge(http, emulator, 3, [a, b]))["STATUS"] == "SUCCESS"
+    assert announced == [
+        ("ONCRMCONTACTUPDATE", a),
+        ("ONCRMLEADUPDATE", lead),
+        ("ONCRMCONTACTDELETE", b),
+    ]
+
+
+async def test_utm_fields_can_be_left_out_of_the_comparison(
+    start_emulator: StartEmulator, http: aiohttp.ClientSession
+) -> None:
+    # utm.php:283-318: compared as strings (inference, merger-facts 2.3)
+    for compare, status in ((True, "CONFLICT"), (False, "SUCCESS")):
+        emulator = await start_emulator(rps=100, burst=100, merge_compare_utm=compare)
+        a = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L", "UTM_SOURCE": "g"}})
+        b = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L", "UTM_SOURCE": "y"}})
+        assert (await _merge(http, emulator, 1, [a, b]))["STATUS"] == status

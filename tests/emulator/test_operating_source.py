@@ -3,6 +3,7 @@
 ``rest/lib/engine/access/loadlimiter.php`` and ``rest/classes/general/rest.php``: 420 s
 by default, per webhook and method, a request's calls of one method stored only when
 they sum over 0.1 s, ``batch`` itself exempt, each batch command on its own method.
+And OVERLOAD_LIMIT's status, which the docs and the source give differently.
 """
 
 from __future__ import annotations
@@ -177,3 +178,18 @@ async def test_the_control_api_spends_both_budgets(
     assert (await _call(http, emulator, FIND, FIND_PARAMS))[0] == 429
     _, body = await _call(http, emulator, "batch", {"cmd": {"f": FIND_QUERY}})
     assert body["result"]["result_error"]["f"]["error"] == "OPERATION_TIME_LIMIT"
+
+
+async def test_overload_status_can_be_the_sources(
+    start_emulator: StartEmulator, http: aiohttp.ClientSession
+) -> None:
+    # oauthexception.php:14-25: the OAuth error path defaults to 401; the docs say 503
+    for status in (503, 401):
+        emulator = await start_emulator(rps=100, burst=100, overload_status=status)
+        async with http.post(emulator.root + "/_emulator/faults", json={"next": {"overload": 1}}):
+            pass
+        answer = await rest_call(http, emulator, "crm.contact.list", {})
+        assert answer == (
+            status,
+            {"error": "OVERLOAD_LIMIT", "error_description": "REST API is blocked due to overload"},
+        )

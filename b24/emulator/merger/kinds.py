@@ -153,6 +153,9 @@ _EMPTY_STRING_TYPES = frozenset({"string", "char", "datetime", "crm_status", "cr
 _LINK_TYPES = frozenset({"crm_company", "crm_contact", "crm_lead", "crm"})
 
 
+UTM_FIELDS = frozenset(code for code, _ in _UTM)
+
+
 def placeholders(entity_name: str, lang: Language) -> tuple[str, ...]:
     """The values that count as no value: contact NAME, company TITLE."""
     if entity_name == "CONTACT":

@@ -23,7 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from b24.emulator.merger import php
-from b24.emulator.merger.kinds import FIELD_KINDS, ResolverFactory, has_value, resolver_factory
+from b24.emulator.merger.kinds import (
+    FIELD_KINDS,
+    UTM_FIELDS,
+    ResolverFactory,
+    has_value,
+    resolver_factory,
+)
 from b24.emulator.merger.language import Language
 from b24.emulator.merger.multifields import merge_multifields
 from b24.emulator.merger.user_fields import merge_user_fields
@@ -57,10 +63,11 @@ def merge_entity_fields(
     lang: Language,
     *,
     zero_link_is_value: bool,
+    compare_utm: bool = True,
 ) -> str | None:
     """``mergeEntityFieldsBatch`` in ASK_USER mode; the first conflicting field, else None."""
     for kind in FIELD_KINDS[entity_name]:
-        if kind.skip:
+        if kind.skip or (not compare_utm and kind.code in UTM_FIELDS):
             continue
 
         def valued(row: Row, kind: Any = kind) -> bool:
@@ -108,13 +115,20 @@ def plan_merge(
     lang: Language,
     separator_date: Callable[[], str],
     zero_link_is_value: bool = True,
+    compare_utm: bool = True,
 ) -> MergePlan:
     """Decide the merge of ``seeds`` (each once, in order) into ``target``."""
     merged: dict[str, Any] = dict(target)
     seed_map = {int(seed["ID"]): seed for seed in seeds}
     make_resolver = resolver_factory(entity_name, lang, separator_date)
     conflict = merge_entity_fields(
-        entity_name, merged, seed_map, make_resolver, lang, zero_link_is_value=zero_link_is_value
+        entity_name,
+        merged,
+        seed_map,
+        make_resolver,
+        lang,
+        zero_link_is_value=zero_link_is_value,
+        compare_utm=compare_utm,
     )
     if conflict is not None:
         return MergePlan("CONFLICT", conflict)
