@@ -18,7 +18,7 @@ first conflict (``entitymerger.php:1230-1325``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,7 +172,7 @@ def placeholder_field(entity_name: str) -> str | None:
 def has_value(
     entity_name: str,
     kind: FieldKind,
-    row: dict[str, Any],
+    row: Mapping[str, Any],
     lang: Language,
     *,
     zero_link_is_value: bool,

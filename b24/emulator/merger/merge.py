@@ -71,9 +71,7 @@ def merge_entity_fields(
             continue
 
         def valued(row: Row, kind: Any = kind) -> bool:
-            return has_value(
-                entity_name, kind, dict(row), lang, zero_link_is_value=zero_link_is_value
-            )
+            return has_value(entity_name, kind, row, lang, zero_link_is_value=zero_link_is_value)
 
         target_valued = valued(target)
         values = {seed_id: seed[kind.code] for seed_id, seed in seeds.items() if valued(seed)}
