@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,10 +9,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from b24.emulator.server import free_port
+from b24.emulator.server import RunningEmulator, free_port
 from b24.phpquery import parse_php_query
 from tests.conftest import StartEmulator
 from tests.emulator.conftest import rest_call
+from tests.waiting import wait_until
 
 TOKEN = "app-token-for-tests"
 
@@ -31,11 +31,32 @@ class Receiver:
         return web.Response(status=self.status)
 
     async def wait_for(self, count: int) -> list[dict[str, Any]]:
-        for _ in range(200):  # bounded: at most 2 s
-            if len(self.received) >= count:
-                break
-            await asyncio.sleep(0.01)
+        """The bodies received once there are at least ``count``; fails past a deadline."""
+        await wait_until(
+            lambda: len(self.received) >= count, what=f"{count} event(s) at the receiver"
+        )
+        return self.bodies()
+
+    def bodies(self) -> list[dict[str, Any]]:
         return [body for _, body in self.received]
+
+    def ids(self) -> list[str]:
+        """The record IDs of the events received so far, in arrival order."""
+        return [body["data"]["FIELDS"]["ID"] for body in self.bodies()]
+
+
+async def _event_stats(http: aiohttp.ClientSession, emulator: RunningEmulator) -> dict[str, int]:
+    async with http.get(emulator.root + "/_emulator/stats") as response:
+        events: dict[str, int] = (await response.json())["events"]
+        return events
+
+
+async def _drain(http: aiohttp.ClientSession, emulator: RunningEmulator) -> None:
+    """Wait until the emulator's event queue is empty and its last send has ended, so an
+    event queued so far (a retry included) has been attempted."""
+    body = {"drain": True, "timeout": 10.0}
+    async with http.post(emulator.root + "/_emulator/events", json=body) as response:
+        assert response.status == 200
 
 
 @pytest.fixture
@@ -116,12 +137,23 @@ async def test_failed_delivery_is_not_retried(
     target, url = receiver
     target.status = 500
     emulator = await start_emulator(rps=100, burst=100, events_url=url, application_token=TOKEN)
-    await rest_call(http, emulator, "crm.company.add", {"fields": {"TITLE": "Once"}})
+    _, body = await rest_call(http, emulator, "crm.company.add", {"fields": {"TITLE": "Once"}})
+    once = str(body["result"])
     await target.wait_for(1)
-    await asyncio.sleep(0.2)
-    assert len(target.received) == 1
-    async with http.get(emulator.root + "/_emulator/stats") as response:
-        assert (await response.json())["events"] == {"sent": 0, "failed": 1, "suppressed": 0}
+
+    async def failed(count: int) -> bool:
+        return (await _event_stats(http, emulator))["failed"] >= count
+
+    await wait_until(lambda: failed(1), what="the failed delivery to be counted")
+    # Progress past where a retry would come: a later event, queued after the failure was
+    # counted, has arrived and been counted too, and the queue has run empty.
+    _, body = await rest_call(http, emulator, "crm.company.add", {"fields": {"TITLE": "Later"}})
+    later = str(body["result"])
+    await wait_until(lambda: later in target.ids(), what="the later event at the receiver")
+    await wait_until(lambda: failed(2), what="the later event's delivery to be counted")
+    await _drain(http, emulator)
+    assert sorted(target.ids()) == sorted([once, later])  # each delivered once: no retry
+    assert await _event_stats(http, emulator) == {"sent": 0, "failed": 2, "suppressed": 0}
 
 
 async def test_delivery_can_be_switched_off(
@@ -135,19 +167,32 @@ async def test_delivery_can_be_switched_off(
     async with http.post(emulator.root + "/_emulator/events", json={"enabled": True}) as r:
         assert r.status == 200
     await rest_call(http, emulator, "crm.lead.add", {"fields": {"TITLE": "Sent"}})
-    events = await target.wait_for(1)
-    await asyncio.sleep(0.1)
-    assert [e["data"]["FIELDS"]["ID"] for e in events] == ["2"]
-    async with http.get(emulator.root + "/_emulator/stats") as response:
-        assert (await response.json())["events"]["suppressed"] == 1
+    # Progress past where the lost event would have gone: the later one was delivered
+    # (and counted), and the queue, where the lost one would sit before it, is empty.
+    await target.wait_for(1)
+
+    async def sent() -> bool:
+        return (await _event_stats(http, emulator))["sent"] >= 1
+
+    await wait_until(sent, what="the later event's delivery to be counted")
+    await _drain(http, emulator)
+    assert target.ids() == ["2"]
+    assert await _event_stats(http, emulator) == {"sent": 1, "failed": 0, "suppressed": 1}
 
 
 async def test_seeding_sends_no_events(
-    start_emulator: StartEmulator, receiver: tuple[Receiver, str]
+    start_emulator: StartEmulator, receiver: tuple[Receiver, str], http: aiohttp.ClientSession
 ) -> None:
     target, url = receiver
-    await start_emulator(
+    emulator = await start_emulator(
         events_url=url, application_token=TOKEN, seed={"contacts": [{"NAME": "Seeded"}]}
     )
-    await asyncio.sleep(0.1)
-    assert target.received == []
+    # Progress past where seeding's events would have gone: one made after the start has
+    # been delivered, and the queue, where seeding's would sit before it, is empty.
+    _, body = await rest_call(http, emulator, "crm.contact.add", {"fields": {"NAME": "Probe"}})
+    probe = str(body["result"])
+    await target.wait_for(1)
+    await _drain(http, emulator)
+    assert [(e["event"], e["data"]["FIELDS"]["ID"]) for e in target.bodies()] == [
+        ("ONCRMCONTACTADD", probe)
+    ]  # the probe's event only: none for the seeded contact

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -11,6 +10,7 @@ import pytest
 
 from b24.emulator.server import RunningEmulator
 from tests.emulator.conftest import rest_call
+from tests.waiting import wait_until
 
 
 async def _faults(
@@ -49,10 +49,23 @@ async def test_a_share_of_requests_fails(
     assert (await rest_call(http, emulator, "crm.settings.mode.get"))[0] == 200
 
 
+async def _no_windows(http: aiohttp.ClientSession, emulator: RunningEmulator) -> bool:
+    """Whether the emulator lists no scheduled fault window that has not ended yet."""
+    async with http.get(emulator.root + "/_emulator/faults") as response:
+        return bool((await response.json())["schedule"] == [])
+
+
 async def test_scheduled_window(emulator: RunningEmulator, http: aiohttp.ClientSession) -> None:
-    await _faults(http, emulator, {"schedule": [{"kind": "overload", "after": 0, "duration": 0.3}]})
+    duration = 1.0  # long enough for the first request to fall inside it on a loaded machine
+    set_at = time.monotonic()
+    spec = {"schedule": [{"kind": "overload", "after": 0, "duration": duration}]}
+    await _faults(http, emulator, spec)
     assert (await rest_call(http, emulator, "crm.settings.mode.get"))[0] == 503
-    await asyncio.sleep(0.35)
+    # The emulator lists a window until it has ended: wait for that, not for a guessed time.
+    await wait_until(
+        lambda: _no_windows(http, emulator), what="the scheduled overload window to end"
+    )
+    assert time.monotonic() - set_at >= duration  # it did not end early
     assert (await rest_call(http, emulator, "crm.settings.mode.get"))[0] == 200
 
 
@@ -66,16 +79,26 @@ async def test_latency_is_added(emulator: RunningEmulator, http: aiohttp.ClientS
 async def test_a_late_request_still_takes_effect_after_the_caller_left(
     emulator: RunningEmulator, http: aiohttp.ClientSession
 ) -> None:
+    def contacts() -> dict[int, Any]:
+        return emulator.engine.portal.records["CONTACT"]
+
     await _faults(http, emulator, {"next": {"latency": 1}, "latency_seconds": 0.5})
     with pytest.raises(TimeoutError):
         await http.post(
             emulator.webhook_url + "crm.contact.add",
             json={"fields": {"NAME": "Late"}},
-            timeout=aiohttp.ClientTimeout(total=0.1),
+            # sock_read starts once the whole request has been written, so the caller
+            # leaves after sending it, however slow the machine (a total timeout could
+            # give up before the request was out).
+            timeout=aiohttp.ClientTimeout(sock_read=0.1),
         )
-    assert emulator.engine.portal.records["CONTACT"] == {}  # not yet: the portal is slow
-    await asyncio.sleep(0.6)
-    assert [r["NAME"] for r in emulator.engine.portal.records["CONTACT"].values()] == ["Late"]
+    # The request has reached the portal (counted as it arrives, before the latency)...
+    await wait_until(
+        lambda: emulator.engine.stats.http_requests == 1, what="the request to reach the portal"
+    )
+    assert contacts() == {}  # ...and has not taken effect yet: the portal is slow
+    await wait_until(contacts, what="the late crm.contact.add to take effect")
+    assert [r["NAME"] for r in contacts().values()] == ["Late"]
 
 
 async def test_faults_for_some_methods_only(
