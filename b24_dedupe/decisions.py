@@ -23,6 +23,8 @@ class Decision(enum.StrEnum):
     GONE = "gone"  # the record was deleted or merged away before its turn
     SKIPPED = "skipped"  # nothing new to look at (the survivor of our own merge)
     RESTORED = "restored"  # `b24-dedupe restore` re-created what a merge deleted
+    REVIEW = "review"  # waits in the review queue for a person (b24_dedupe.review)
+    DISMISSED = "dismissed"  # a person said the group's records are not duplicates
 
 
 class Outcome(enum.StrEnum):
@@ -39,6 +41,8 @@ class Outcome(enum.StrEnum):
     NOT_SENT = "NOT_SENT"  # never reached the portal, or the portal never ran it
     PARTIAL = "PARTIAL"  # some records of the group are gone, some not
     UNKNOWN = "UNKNOWN"  # a restore's write whose answer was lost
+    # Not sent: the worker's prediction of Bitrix24's merger (b24.predict) says CONFLICT.
+    WOULD_CONFLICT = "WOULD_CONFLICT"
 
 
 # The outcomes of a request that reached the portal's merger (metrics count these).

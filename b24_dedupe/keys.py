@@ -44,13 +44,28 @@ class Keys:
 
     # -- Worker ---------------------------------------------------------------------
     def audit(self, audit_id: str) -> str:
-        """One decision's audit record (JSON, never expires)."""
+        """One decision's audit record (JSON; removed by the retention, b24_dedupe.audit)."""
         return f"{self.prefix}audit:{audit_id}"
 
     @property
     def audit_index(self) -> str:
         """Sorted set of audit ids by time."""
         return f"{self.prefix}audit-index"
+
+    @property
+    def audit_brief(self) -> str:
+        """Sorted set by time of the entries kept AUDIT_RETENTION_DAYS (no merge in them)."""
+        return f"{self.prefix}audit-index:brief"
+
+    @property
+    def audit_lasting(self) -> str:
+        """Sorted set by time of the entries kept AUDIT_MERGE_RETENTION_DAYS (merges, restores)."""
+        return f"{self.prefix}audit-index:lasting"
+
+    @property
+    def audit_sorted(self) -> str:
+        """Set once every entry written before retention existed is in one of the two."""
+        return f"{self.prefix}audit-index:sorted"
 
     @property
     def audit_pending(self) -> str:
@@ -110,6 +125,27 @@ class Keys:
     def conflict(self, entity: EntityType, ids: list[int]) -> str:
         """The group's DATE_MODIFYs when Bitrix24 answered CONFLICT: not tried again unchanged."""
         return f"{self.prefix}conflict:{entity}:{','.join(str(i) for i in sorted(ids))}"
+
+    # -- Review queue (b24_dedupe.review) ------------------------------------------------
+    def review_group(self, group_id: str) -> str:
+        """One group waiting for a person (JSON)."""
+        return f"{self.prefix}review:group:{group_id}"
+
+    @property
+    def review_index(self) -> str:
+        """Sorted set of every waiting group's id by the time it first came."""
+        return f"{self.prefix}review:index"
+
+    def review_index_of(self, entity: EntityType | None, reason: str | None) -> str:
+        """The same, for one record type and/or one reason (``review:index:contact:rule``)."""
+        if entity is None and reason is None:
+            return self.review_index
+        kind = entity.value.lower() if entity is not None else "any"
+        return f"{self.prefix}review:index:{kind}:{reason or 'any'}"
+
+    def review_record(self, record: RecordRef) -> str:
+        """The id of the waiting group a record belongs to."""
+        return f"{self.prefix}review:record:{record}"
 
     @property
     def scan_lock(self) -> str:

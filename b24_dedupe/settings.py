@@ -7,10 +7,26 @@ other module reads the environment.
 from __future__ import annotations
 
 import argparse
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal, NoReturn
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+import phonenumbers
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from redis.asyncio.connection import parse_url
+
+from b24.client.config import ClientConfig
+
+# The values .env.example ships with: an unedited copy must not run against them.
+# (README.md's example is refused too.)
+PLACEHOLDER_HOSTS = frozenset({"your-portal.bitrix24.com", "your.bitrix24.com"})
+PLACEHOLDER_SECRETS = frozenset({"your-webhook-secret", "abc123secret", "your-application-token"})
+# Settings that may be given as a file instead (``B24_WEBHOOK_URL_FILE=/run/secrets/...``),
+# as Docker secrets are.
+FILE_SETTINGS = ("redis_url", "b24_webhook_url", "b24_application_token")
+# The client keeps this many requests below the portal's burst (b24.client.config).
+_MIN_BURST = ClientConfig.headroom + 1
 
 
 class Settings(BaseSettings):
@@ -18,6 +34,9 @@ class Settings(BaseSettings):
 
     # -- Redis ------------------------------------------------------------------
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for the queue and audit")
+    redis_url_file: str | None = Field(
+        None, description="a file holding REDIS_URL (a Docker secret), instead of REDIS_URL"
+    )
     # Every key this service writes starts with this prefix (constants in b24_dedupe.keys).
     redis_prefix: str = Field("b24dd:", description="prefix of every Redis key of the service")
 
@@ -28,8 +47,14 @@ class Settings(BaseSettings):
     b24_application_token: SecretStr | None = Field(
         None, description="outbound webhook application token(s), comma-separated for rotation"
     )
-    b24_rps: float = Field(2.0, description="portal request rate (Enterprise: 5)")
-    b24_burst: int = Field(50, description="portal burst (Enterprise: 250)")
+    b24_webhook_url_file: str | None = Field(
+        None, description="a file holding B24_WEBHOOK_URL (a Docker secret), instead of it"
+    )
+    b24_application_token_file: str | None = Field(
+        None, description="a file holding B24_APPLICATION_TOKEN (a Docker secret), instead of it"
+    )
+    b24_rps: float = Field(2.0, gt=0, description="portal request rate (Enterprise: 5)")
+    b24_burst: int = Field(50, ge=_MIN_BURST, description="portal burst (Enterprise: 250)")
     # Automatic batching (b24.client.batching): most commands packed into one request.
     # 1 switches batching off: each call is its own plain request (the naive way, for
     # benchmarks and for diagnosing a portal).
@@ -40,10 +65,15 @@ class Settings(BaseSettings):
     b24_read_timeout_seconds: float = Field(
         75.0, gt=0, description="longest wait for the portal's answer to one request"
     )
+    # Bitrix24's merger compares names through the portal language's transliteration
+    # table (ru: Cyrillic to Latin; en: none), so its verdict depends on it.
+    portal_language: Literal["ru", "en"] = Field(
+        "ru", description="the portal's language (ru or en): how Bitrix24 compares names"
+    )
 
     # -- Ingress ----------------------------------------------------------------
     web_host: str = "0.0.0.0"
-    web_port: int = 8080
+    web_port: int = Field(8080, ge=0, le=65535)
     debounce_seconds: float = Field(
         2.0, ge=0, description="events for one record within this window become one job"
     )
@@ -65,6 +95,9 @@ class Settings(BaseSettings):
     survivor: Literal["oldest", "newest", "most_complete"] = Field(
         "oldest", description="which record of a group survives a merge"
     )
+    merge_rules_file: str | None = Field(
+        None, description="TOML file of field rules: which value wins when records differ"
+    )
     identity_fields: str = Field(
         "", description="further fields that must not differ for a merge (comma-separated)"
     )
@@ -79,21 +112,120 @@ class Settings(BaseSettings):
     scan_interval_seconds: float = Field(
         300, ge=10, description="how often the recovery scan looks for changes no event brought"
     )
+    # A file the worker touches every few seconds while it runs jobs (compose's health check:
+    # `b24-dedupe worker --check-alive`).
+    worker_alive_file: str | None = Field(
+        None, description="file a running worker touches every few seconds (health checks)"
+    )
+
+    # -- Audit retention (b24_dedupe.audit) ----------------------------------------
+    audit_retention_days: float = Field(
+        180, ge=0, description="days an entry without a merge is kept (0: for ever)"
+    )
+    audit_merge_retention_days: float = Field(
+        0,
+        ge=0,
+        description="days a merge's entry (the records' state restore needs) is kept (0: for ever)",
+    )
 
     # -- Logging ----------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
+    # Phones and e-mails in log lines: masked (``+7•••••••4567``, ``i•••@example.com``) or full.
+    log_personal_data: Literal["masked", "full"] = Field(
+        "masked", description="phones and e-mails in logs: masked or full"
+    )
 
-    @field_validator("b24_webhook_url", "b24_application_token", "audit_journal_dir", mode="before")
+    @field_validator(
+        "b24_webhook_url",
+        "b24_application_token",
+        "audit_journal_dir",
+        "merge_rules_file",
+        "worker_alive_file",
+        *(f"{name}_file" for name in FILE_SETTINGS),
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """``B24_WEBHOOK_URL=`` (as compose files write it) means not set, not an empty URL."""
         return None if isinstance(value, str) and not value.strip() else value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets_from_files(cls, data: Any) -> Any:
+        """``B24_WEBHOOK_URL_FILE=/run/secrets/b24_webhook_url``: the value is the file's
+        content, trailing newline removed (Docker secrets). Both at once is an error."""
+        if not isinstance(data, dict):
+            return data
+        for name in FILE_SETTINGS:
+            path = data.get(f"{name}_file")
+            if not isinstance(path, str) or not path.strip():
+                continue
+            if isinstance(data.get(name), str) and data[name].strip():
+                raise ValueError(
+                    f"{name.upper()} and {name.upper()}_FILE are both set: keep one of them"
+                )
+            try:
+                data[name] = Path(path.strip()).read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                raise ValueError(f"{name.upper()}_FILE {path.strip()}: {reason}") from None
+        return data
+
     @field_validator("redis_prefix")
     @classmethod
     def _prefix_ends_with_colon(cls, value: str) -> str:
         return value if value.endswith(":") else value + ":"
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        """A URL redis-py and arq both read: redis://, rediss:// or unix://, a numeric DB."""
+        value = value.strip()
+        expected = "write redis://HOST:PORT/DB (rediss:// for TLS, unix:///PATH for a socket)"
+        parts = urlsplit(value)
+        if parts.scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(f"not a Redis URL: {expected}")
+        try:
+            parse_url(value)
+            parts.port  # noqa: B018 - raises on a port out of range
+        except ValueError as exc:
+            raise ValueError(f"not a Redis URL ({exc}): {expected}") from None
+        if parts.scheme != "unix":
+            if not parts.hostname:
+                raise ValueError(f"no host: {expected}")
+            database = parts.path.strip("/")
+            if database and not database.isdigit():
+                raise ValueError(f"the database must be a number, not {database!r}: {expected}")
+        return value
+
+    @field_validator("default_region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        region = value.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(
+                f"{value!r} is not a region phone numbers know: an ISO 3166 code such as "
+                "RU, DE, US or KZ"
+            )
+        return region
+
+    @field_validator("b24_webhook_url", "b24_application_token")
+    @classmethod
+    def _not_a_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        """An unedited copy of .env.example must not run against its example values."""
+        if value is None:
+            return None
+        text = value.get_secret_value().strip()
+        parts = urlsplit(text)
+        host = (parts.hostname or "") if "://" in text else ""
+        words = {host, *parts.path.split("/"), *(t.strip() for t in text.split(","))}
+        if host in PLACEHOLDER_HOSTS or words & PLACEHOLDER_SECRETS:
+            raise ValueError(
+                "still the example value from .env.example: set it to your own "
+                "(README.md, Setting up Bitrix24), or remove the line"
+            )
+        return value
 
     @staticmethod
     def _csv(raw: str) -> list[str]:
@@ -115,13 +247,27 @@ class Settings(BaseSettings):
         return [token.strip() for token in raw.split(",") if token.strip()]
 
 
+def exit_with(parser: argparse.ArgumentParser, message: str, code: int = 2) -> NoReturn:
+    """End the command with one line on stderr (``b24-dedupe doctor: error: ...``) and
+    ``code``: for what is wrong with the configuration or the request, not its syntax
+    (argparse's own errors add the usage)."""
+    text = " ".join(message.split())
+    parser.exit(code, f"{parser.prog}: error: {text}\n")
+
+
+def configuration_problems(exc: ValidationError) -> str:
+    """``B24_RPS: Input should be greater than 0; REDIS_URL: ...``."""
+    problems = []
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"]).upper()
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(f"{name}: {message}" if name else message)
+    return "; ".join(problems)
+
+
 def settings_or_exit(parser: argparse.ArgumentParser) -> Settings:
     """The settings from the environment; a clear message and exit 2 when they are wrong."""
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']).upper() or 'settings'}: {error['msg']}"
-            for error in exc.errors()
-        )
-        parser.error(f"bad configuration: {problems}")
+        exit_with(parser, f"bad configuration: {configuration_problems(exc)}")

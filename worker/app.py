@@ -8,6 +8,7 @@ nowhere else. Shared resources (the Bitrix24 client, the audit log) are built in
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
@@ -20,13 +21,16 @@ from b24.client.config import REQUEST_TIME_LIMIT
 from b24_dedupe.audit import AuditLog
 from b24_dedupe.keys import DEDUPE_JOB, Keys
 from b24_dedupe.logs import configure_from_settings
+from b24_dedupe.merge_rules import load_rules
 from b24_dedupe.portal import client_from_settings
+from b24_dedupe.review import ReviewQueue
 from b24_dedupe.settings import Settings
 from worker.communications import EvidenceRules
+from worker.field_descriptions import FieldDescriptions
 from worker.jobs import DEDUPE_CONTEXT, SETTINGS, dedupe_record
-from worker.merging import reconcile_interrupted
 from worker.not_duplicates import NotDuplicates
 from worker.policy import Policy
+from worker.reconciling import reconcile_interrupted
 from worker.run import DedupeContext
 from worker.scan import scan_recent
 
@@ -34,13 +38,20 @@ from worker.scan import scan_recent
 # faults), so arq's own budget only stops a job that loops for another reason.
 ARQ_MAX_TRIES = 10_000
 CONFIGURE_LOGGING = "configure_logging"
+# How often a worker writes its report (jobs complete, failed, ...) to Redis; it
+# lasts one second longer, so that a report older than this means no worker runs.
+HEALTH_CHECK_SECONDS = 30
+
+log = logging.getLogger("worker")
 
 
 def build_context(settings: Settings, redis: Any) -> DedupeContext:
     """The resources every dedupe job of this process shares."""
     keys = Keys(settings.redis_prefix)
+    client = client_from_settings(settings, redis)
+    rules = load_rules(settings.merge_rules_file)
     return DedupeContext(
-        client=client_from_settings(settings, redis),
+        client=client,
         redis=redis,
         keys=keys,
         audit=AuditLog(redis, keys, settings.audit_journal_dir),
@@ -52,7 +63,13 @@ def build_context(settings: Settings, redis: Any) -> DedupeContext:
             max_group_size=settings.max_group_size,
             survivor=settings.survivor,
             extra_identity_fields=tuple(settings.identity_field_list()),
+            merge_rules=rules,
         ),
+        merge_rules=rules,
+        review=ReviewQueue(redis, keys),
+        fields=FieldDescriptions(client),
+        language=settings.portal_language,
+        portal_url=client.webhook.origin,
         dry_run=settings.merge_mode == "dry-run",
         lock_seconds=settings.job_timeout_seconds,
     )
@@ -102,6 +119,18 @@ async def close_worker(arq_worker: ArqWorker) -> None:
     for job_id, job in list(arq_worker.tasks.items()):
         if job.done():
             del arq_worker.tasks[job_id]
+    # arq's close() logs "shutdown on SIGUSR1" for a worker whose signals it does not
+    # handle (serve, the demo): a stop nobody sent. It has nothing else to stop now.
+    arq_worker._handle_signals = True
+    log.info(
+        "worker stopped",
+        extra={
+            "jobs_complete": arq_worker.jobs_complete,
+            "jobs_failed": arq_worker.jobs_failed,
+            "jobs_retried": arq_worker.jobs_retried,
+            "jobs_handed_back": len(jobs),
+        },
+    )
     await arq_worker.close()
 
 
@@ -152,6 +181,8 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         "keep_result": 0,
         "max_tries": ARQ_MAX_TRIES,
         "health_check_key": keys.worker_health,
+        # What `doctor` shows: arq's own default (an hour) showed a report that old.
+        "health_check_interval": HEALTH_CHECK_SECONDS,
         "ctx": {SETTINGS: settings},
     }
 

@@ -18,7 +18,8 @@ from worker import metrics
 from worker.communications import evidence
 from worker.deciding import decide_for
 from worker.finding import SHARED_THRESHOLD, find_candidates
-from worker.merging import merge_under_lock, reconcile_interrupted
+from worker.merging import merge_under_lock
+from worker.reconciling import reconcile_interrupted
 from worker.run import DedupeContext, Run, get_many, get_record
 
 __all__ = ["SHARED_THRESHOLD", "process", "reconcile_interrupted"]

@@ -14,7 +14,10 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from b24.crm import EntityType
+from b24_dedupe.merge_rules import MergeRules, Rule
+from worker import identity
 from worker.communications import Communication
+from worker.identity import IdentityRules
 
 Record = Mapping[str, Any]
 SurvivorRule = Literal["oldest", "newest", "most_complete"]
@@ -34,12 +37,27 @@ _SPACE = re.compile(r"\s+")
 class Policy:
     max_group_size: int = 5
     survivor: SurvivorRule = "oldest"
+    # IDENTITY_FIELDS: must not differ, whatever the record type.
     extra_identity_fields: tuple[str, ...] = ()
+    # The rules file (b24_dedupe.merge_rules): fields ruled ``block`` must not differ
+    # either; fields ruled ``identity`` also prove one customer when equal.
+    merge_rules: MergeRules = field(default_factory=MergeRules)
 
     def identity_fields(self, entity: EntityType) -> tuple[str, ...]:
         return IDENTITY_FIELDS[entity] + tuple(
             f for f in self.extra_identity_fields if f not in IDENTITY_FIELDS[entity]
         )
+
+    def differences(self, entity: EntityType, a: Record, b: Record) -> list[str]:
+        """The identity fields in which two records name different customers
+        (:func:`worker.identity.differences`)."""
+        named = self.merge_rules.named(entity)
+        blocking = tuple(code for code, rule in named.items() if rule is Rule.BLOCK)
+        rules = IdentityRules(
+            (*self.extra_identity_fields, *blocking),
+            tuple(self.merge_rules.identity_fields(entity)),
+        )
+        return identity.differences(entity, a, b, rules)
 
 
 @dataclass
@@ -130,7 +148,6 @@ def decide(
     not_duplicates = not_duplicates or set()
     if is_final_lead(entity, record):
         return PolicyDecision(False, "lead in a final status is left alone")
-    fields = policy.identity_fields(entity)
     excluded: dict[int, str] = {}
     kept: list[Record] = []
     strangers: list[Record] = []  # share a value but are someone else
@@ -144,7 +161,7 @@ def decide(
             excluded[cid] = "marked as not duplicates"
         elif is_final_lead(entity, candidate):
             excluded[cid] = "lead in a final status"
-        elif differing := identity_conflicts(record, candidate, fields):
+        elif differing := policy.differences(entity, record, candidate):
             excluded[cid] = "identity differs: " + ", ".join(differing)
             strangers.append(candidate)
         else:
@@ -155,8 +172,8 @@ def decide(
         cid = int(candidate["ID"])
         for stranger in strangers:
             sid = int(stranger["ID"])
-            if shared.get(cid, set()) & shared.get(sid, set()) and not identity_conflicts(
-                candidate, stranger, fields
+            if shared.get(cid, set()) & shared.get(sid, set()) and not policy.differences(
+                entity, candidate, stranger
             ):
                 excluded[cid] = f"could as well be the same as {sid}"
                 kept.remove(candidate)
@@ -172,7 +189,7 @@ def decide(
                 return PolicyDecision(
                     False, f"{lid} and {rid} are marked as not duplicates", excluded=excluded
                 )
-            if differing := identity_conflicts(left, right, fields):
+            if differing := policy.differences(entity, left, right):
                 return PolicyDecision(
                     False,
                     f"candidates {lid} and {rid} differ in " + ", ".join(differing),

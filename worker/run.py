@@ -15,7 +15,10 @@ from b24.crm import EntityType, RecordRef
 from b24_dedupe.audit import AuditEntry, AuditLog
 from b24_dedupe.decisions import Decision
 from b24_dedupe.keys import Keys
+from b24_dedupe.merge_rules import MergeRules
+from b24_dedupe.review import ReviewQueue
 from worker.communications import EvidenceRules
+from worker.field_descriptions import FieldDescriptions
 from worker.not_duplicates import NotDuplicates
 from worker.policy import Policy
 
@@ -31,6 +34,13 @@ class DedupeContext:
     not_duplicates: NotDuplicates
     rules: EvidenceRules
     policy: Policy
+    fields: FieldDescriptions
+    merge_rules: MergeRules
+    review: ReviewQueue
+    # The portal's language: Bitrix24's merger compares names through its transliteration.
+    language: str = "ru"
+    # https://PORTAL, for the links to Bitrix24's own merge form in the audit.
+    portal_url: str = ""
     dry_run: bool = False
     # How long a merge's value locks last: as long as a job may run (JOB_TIMEOUT_SECONDS),
     # so that a live job keeps them and a killed worker's locks hold nothing up longer.

@@ -46,6 +46,11 @@ class Webhook:
         base = f"{parts.scheme}://{portal}/rest/{match['user_id']}/{match['secret']}/"
         return cls(portal, match["user_id"], SecretStr(base), SecretStr(match["secret"]))
 
+    @property
+    def origin(self) -> str:
+        """``https://portal.bitrix24.com``: the portal's web address, without the secret."""
+        return self._base.get_secret_value().split("/rest/", 1)[0]
+
     def method_url(self, method: str) -> str:
         """The URL of one method (it holds the secret: never log it)."""
         return self._base.get_secret_value() + method

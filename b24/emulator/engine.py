@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from b24.emulator import crm_records, duplicates, enums, errors, volatile
+from b24.emulator import crm_records, duplicates, enums, errors, userfield_methods, volatile
 from b24.emulator.config import EmulatorConfig
 from b24.emulator.errors import RestError
 from b24.emulator.limits import LeakyBucket, OperatingBudget, RequestTimes
@@ -83,6 +83,7 @@ def build_registry() -> Registry:
     duplicates.register(registry)
     volatile.register_methods(registry)
     enums.register(registry)
+    userfield_methods.register(registry)
     return registry
 
 

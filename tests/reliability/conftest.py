@@ -56,8 +56,8 @@ from tests.reliability.portal_user import PortalUser
 from tests.reliability.processes import B24_DEDUPE, Process, RedisServer
 from worker.app import build_context
 from worker.communications import EvidenceRules
-from worker.merging import reconcile_interrupted
 from worker.policy import Policy
+from worker.reconciling import reconcile_interrupted
 from worker.scan import scan_recent
 
 SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "300"))

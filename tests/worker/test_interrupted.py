@@ -8,7 +8,7 @@ from b24_dedupe.audit import AuditEntry
 from b24_dedupe.decisions import Decision, Outcome
 from tests.worker.conftest import StartStack
 from worker.jobs import DEDUPE_CONTEXT
-from worker.merging import reconcile_interrupted
+from worker.reconciling import reconcile_interrupted
 
 
 async def test_merge_done_before_the_worker_died_is_recorded_as_merged(

@@ -14,9 +14,10 @@ from b24.emulator.state import FAULTS
 from b24_dedupe.audit import AuditEntry
 from b24_dedupe.decisions import Decision, Outcome
 from b24_dedupe.dedupe_queue import enqueue_event
+from b24_dedupe.review import ReviewQueue, ReviewReason
 from tests.worker.conftest import Stack, StartStack
 from worker.jobs import DEDUPE_CONTEXT
-from worker.merging import reconcile_interrupted
+from worker.reconciling import reconcile_interrupted
 
 
 async def test_same_person_twice_with_phones_in_different_formats(start_stack: StartStack) -> None:
@@ -153,23 +154,100 @@ async def test_ten_updates_within_a_second_make_one_run(start_stack: StartStack)
     assert len(entries) == 1 and entries[0].decision == Decision.NO_MERGE
 
 
-async def test_merge_answered_with_conflict(start_stack: StartStack) -> None:
+async def test_a_merge_bitrix24_would_refuse_is_not_sent(start_stack: StartStack) -> None:
+    # POST is a StringField: "CEO" and "CTO" differ after every step (stringfield.php:16-48).
+    # No rule settles POST: the group waits for a person, once (not once per record).
     stack = await start_stack()
     a = await stack.add("CONTACT", NAME="Gleb", POST="CEO", PHONE=["+7 903 555-66-77"])
     await stack.settle()
     b = await stack.add("CONTACT", NAME="Gleb", POST="CTO", PHONE=["+7 903 555-66-77"])
     await stack.settle()
+    await enqueue_event(stack.redis, stack.keys, RecordRef("CONTACT", a), debounce=0)
+    await stack.settle()
     assert await _contacts(stack) == {a, b}
     entry = await stack.last_decision("CONTACT", b)
+    assert entry.decision == Decision.REVIEW
+    assert entry.reason.startswith("Bitrix24 would refuse this merge: POST differ")
+    queue = ReviewQueue(stack.redis, stack.keys)
+    (group,) = await queue.page()
+    assert entry.outcome == {
+        "status": Outcome.WOULD_CONFLICT,
+        "fields": {"POST": {str(a): "CEO", str(b): "CTO"}},
+        "link": f"{stack.emulator.root}/crm/contact/merge/?id={a},{b}",
+        "review": group.id,
+    }
+    assert (group.ids, group.reason) == ([a, b], ReviewReason.RULE)
+    assert group.differing == {"POST": {str(a): "CEO", str(b): "CTO"}}
+    assert set(group.records) == {str(a), str(b)}
+    assert stack.emulator.engine.stats.commands["crm.entity.mergebatch"] == 0
+
+
+async def test_two_managers_records_are_not_sent_to_mergebatch(start_stack: StartStack) -> None:
+    # ASSIGNED_BY_ID is compared by plain equality (base.php:69-84): Bitrix24 refuses.
+    stack = await start_stack()
+    a = await stack.add("CONTACT", NAME="Lev", ASSIGNED_BY_ID=1, PHONE=["+7 903 515-16-17"])
+    await stack.settle()
+    b = await stack.add("CONTACT", NAME="Lev", ASSIGNED_BY_ID=7, PHONE=["+7 903 515-16-17"])
+    await stack.settle()
+    assert await _contacts(stack) == {a, b}
+    entry = await stack.last_decision("CONTACT", b)
+    assert entry.decision == Decision.REVIEW
+    assert entry.outcome["fields"] == {"ASSIGNED_BY_ID": {str(a): "1", str(b): "7"}}
+    assert stack.emulator.engine.stats.commands["crm.entity.mergebatch"] == 0
+
+
+async def test_names_that_differ_only_in_case_and_spacing_are_merged(
+    start_stack: StartStack,
+) -> None:
+    # stringfield.php:99-137: runs of spaces collapsed, then compared without case.
+    stack = await start_stack()
+    a = await stack.add("CONTACT", NAME="Kim", LAST_NAME="Safe", PHONE=["+7 903 525-26-27"])
+    await stack.settle()
+    b = await stack.add("CONTACT", NAME="kim", LAST_NAME="SAFE  ", PHONE=["8 903 525 26 27"])
+    await stack.settle()
+    entry = await stack.last_decision("CONTACT", b)
+    assert entry.decision == Decision.MERGED and entry.outcome["deleted"] == [b]
+    assert await _contacts(stack) == {a}
+    survivor = stack.record("CONTACT", a)
+    assert (survivor["NAME"], survivor["LAST_NAME"]) == ("Kim", "Safe")
+    assert stack.emulator.engine.stats.commands["crm.entity.mergebatch"] == 1
+
+
+async def test_merge_answered_with_conflict(start_stack: StartStack) -> None:
+    # The portal refuses what the prediction let through: the worker knows the portal's
+    # fields as it read them (worker.field_descriptions keeps them a while), and a custom
+    # field added since holds different values. Remembered, held for review, not sent
+    # again while the records are unchanged.
+    stack = await start_stack()
+    first = await stack.add("CONTACT", NAME="Ilya", PHONE=["+7 903 111-00-11"])
+    await stack.settle()
+    await stack.add("CONTACT", NAME="Ilya", PHONE=["+7 903 111-00-11"])
+    await stack.settle()
+    assert await _contacts(stack) == {first}  # merged: the worker has read the fields
+    await stack.call(
+        "crm.contact.userfield.add", {"fields": {"FIELD_NAME": "SIZE", "USER_TYPE_ID": "integer"}}
+    )
+    a = await stack.add("CONTACT", NAME="Gleb", UF_CRM_SIZE=42, PHONE=["+7 903 555-66-77"])
+    await stack.settle()
+    b = await stack.add("CONTACT", NAME="Gleb", UF_CRM_SIZE=44, PHONE=["+7 903 555-66-77"])
+    await stack.settle()
+    assert await _contacts(stack) == {first, a, b}
+    entry = await stack.last_decision("CONTACT", b)
     assert entry.decision == Decision.CONFLICT
-    assert entry.outcome == {"status": Outcome.CONFLICT, "link": f"/crm/contact/merge/?id={a},{b}"}
+    (group,) = await ReviewQueue(stack.redis, stack.keys).page()
+    assert (group.ids, group.reason) == ([a, b], ReviewReason.CONFLICT)
+    assert entry.outcome == {
+        "status": Outcome.CONFLICT,
+        "link": f"{stack.emulator.root}/crm/contact/merge/?id={a},{b}",
+        "review": group.id,
+    }
     assert set(entry.snapshots) == {str(a), str(b)}
     # Looked at again (a scan) while unchanged: no second mergeBatch, the conflict is recalled
     await enqueue_event(stack.redis, stack.keys, RecordRef("CONTACT", b), debounce=0)
     await stack.settle()
     again = await stack.last_decision("CONTACT", b)
     assert again.decision == Decision.NO_MERGE and "unchanged since" in again.reason
-    assert stack.emulator.engine.stats.commands["crm.entity.mergebatch"] == 1
+    assert stack.emulator.engine.stats.commands["crm.entity.mergebatch"] == 2
 
 
 async def test_dry_run_decides_and_records_but_never_merges(start_stack: StartStack) -> None:
