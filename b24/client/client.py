@@ -21,7 +21,8 @@ import copy
 import dataclasses
 import logging
 import random
-from collections.abc import Coroutine, Mapping
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal
@@ -55,6 +56,8 @@ log = logging.getLogger("b24.client")
 Outcome = Answer | B24Error
 Verdict = Literal["done", "again", "later", "waits"]
 BatchCommand = Command | tuple[str, Mapping[str, Any]] | str
+# Awaited before each request of a background client: it may hold the request back.
+Gate = Callable[[], Awaitable[None]]
 
 
 _REFUSAL_CODES: dict[type[B24Error], str] = {
@@ -103,6 +106,7 @@ class Bitrix24Client:
         self.portal = self.webhook.portal
         self.config = config = config or ClientConfig()
         keys = ClientKeys(config.key_prefix)
+        self._redis = redis
         self._transport = Transport(
             self.webhook,
             connect_timeout=config.connect_timeout,
@@ -143,11 +147,39 @@ class Bitrix24Client:
             max_in_flight=config.max_in_flight,
         )
         self._background: set[asyncio.Task[None]] = set()
+        self.share_limiter: RateLimiter | None = None
+        self._gate: Gate | None = None
 
     def __repr__(self) -> str:
         return f"Bitrix24Client(portal={self.portal!r}, user_id={self.webhook.user_id!r})"
 
     # -- the public API --------------------------------------------------------
+    def run_in_background(
+        self, share: float, *, name: str = "background", gate: Gate | None = None
+    ) -> None:
+        """Make this client a background caller of its portal (a backfill, a bulk job).
+
+        It then sends at most ``share`` of the portal's requests: a leaky bucket of its
+        own, at ``share`` of the rate and burst under ``name``, is taken before the
+        portal's bucket that every client shares. Before each request it awaits
+        ``gate``, which may hold the request back while others need the portal.
+        """
+        if not 0 < share <= 1:
+            raise ValueError("a background share is more than 0 and at most 1")
+        config = self.config
+        self.share_limiter = RateLimiter(
+            self._redis,
+            ClientKeys(config.key_prefix),
+            f"{self.portal}:{name}",
+            rate=config.rps * share,
+            burst=max(config.headroom + 1, int(config.burst * share)),
+            headroom=config.headroom,
+            cooldown_base=config.cooldown_base,
+            cooldown_max=config.cooldown_max,
+            cooldown_quiet=config.cooldown_quiet,
+        )
+        self._gate = gate
+
     async def call(
         self,
         method: str,
@@ -236,7 +268,14 @@ class Bitrix24Client:
         return await call.future
 
     async def _acquire_counted(self) -> float:
-        waited = await self.limiter.acquire()
+        waited = 0.0
+        if self._gate is not None:
+            started = time.monotonic()
+            await self._gate()
+            waited += time.monotonic() - started
+        if self.share_limiter is not None:
+            waited += await self.share_limiter.acquire()
+        waited += await self.limiter.acquire()
         self.stats.limiter_wait_seconds += waited
         return waited
 

@@ -60,7 +60,7 @@ async def test_scan_then_a_burst_worker_cleans_an_existing_base(
     portal: RunningEmulator, redis_namespace: str, redis_client: aioredis.Redis
 ) -> None:
     env = environment(redis_namespace, portal)
-    code, out, err = await run_cli("scan", "--entity", "contact", env=env)
+    code, out, err = await run_cli("scan", "--enqueue", "--entity", "contact", env=env)
     assert code == 0, err
     assert "contact: 3 records, 3 jobs enqueued" in out
     code, _, err = await run_cli("worker", "--burst", env=env)
@@ -154,7 +154,7 @@ async def test_arq_own_command_runs_worker_worker_settings(
     portal: RunningEmulator, redis_namespace: str, redis_client: aioredis.Redis
 ) -> None:
     env = environment(redis_namespace, portal)
-    code, _, err = await run_cli("scan", "--entity", "contact", env=env)
+    code, _, err = await run_cli("scan", "--enqueue", "--entity", "contact", env=env)
     assert code == 0, err
     arq = os.path.join(os.path.dirname(sys.executable), "arq")
     process = await asyncio.create_subprocess_exec(

@@ -1,0 +1,117 @@
+"""How the backfill shares the portal with the live service.
+
+- **Requests.** The scan's client is a background caller
+  (:meth:`b24.client.Bitrix24Client.run_in_background`): it takes at most a share of the
+  portal's request rate (default half) from a leaky bucket of its own, on top of the
+  portal's bucket every process shares in Redis; and before each request it passes
+  :class:`LiveFirst`, which holds the scan back while live jobs are due in the queue.
+- **mergeBatch's operating budget.** :class:`MergeBudget` sends the scan's merges a few
+  at a time, one at a time while the client paces the method near its budget, none
+  while the method is paused (Bitrix24 docs: limits).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+
+from b24.client import OperatingLimit
+from b24.crm import MERGE_BATCH
+from b24_dedupe.audit import AuditEntry
+from b24_dedupe.keys import Keys
+from worker.run import DedupeContext
+
+log = logging.getLogger("worker.backfill")
+
+
+@dataclass
+class LiveFirst:
+    """The scan's gate before each request: live events first.
+
+    While more than ``threshold`` jobs are due in the live queue (arq's queue holds
+    each job under the time it may run; running jobs stay in it until they end), the
+    scan waits. A queue that does not drain (no worker running) does not stop it for
+    good: after ``patience`` seconds of waiting one request goes, and the wait starts
+    again.
+    """
+
+    redis: Redis
+    keys: Keys
+    threshold: int = 20
+    patience: float = 60.0
+    poll: float = 0.5
+    waited: float = 0.0  # seconds the scan gave way, in all
+    _warned: bool = field(default=False, repr=False)
+
+    async def __call__(self) -> None:
+        started = time.monotonic()
+        while True:
+            due = int(await self.redis.zcount(self.keys.queue, "-inf", time.time() * 1000))
+            if due <= self.threshold:
+                return
+            if time.monotonic() - started >= self.patience:
+                if not self._warned:
+                    log.warning(
+                        "live queue does not drain: the scan goes on",
+                        extra={"due": due, "patience": self.patience},
+                    )
+                    self._warned = True
+                return
+            await asyncio.sleep(self.poll)
+            self.waited += self.poll
+
+
+@dataclass
+class MergeBudget:
+    """Keeps the backfill's merges in step with mergeBatch's operating limit.
+
+    Bitrix24 counts each method's execution time in a sliding 10 minutes (docs:
+    limits); a merge costs about 2 s of it. The client paces a method near its budget
+    and pauses it once refused, in Redis for every process. The backfill sends at most
+    ``concurrency`` merges at once, one at a time while the method is paced, and
+    none while it is paused: so it spends the budget to the end without merges queued
+    up to be refused.
+    """
+
+    context: DedupeContext
+    concurrency: int = 5
+    _slots: asyncio.Semaphore = field(init=False)
+    _paced: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        self._slots = asyncio.Semaphore(self.concurrency)
+
+    async def _state(self) -> tuple[float, bool]:
+        """(seconds the method is paused for, whether it is paced now)."""
+        tracker = self.context.client.operating
+        state = await tracker.state(MERGE_BATCH)
+        now = time.time()
+        paced = state.reset_at > now and state.operating >= tracker.slow_from * tracker.limit
+        return max(0.0, state.blocked_until - now), paced
+
+    async def run(self, merge: Callable[[], Awaitable[AuditEntry]]) -> AuditEntry:
+        async with self._slots:
+            while True:
+                paused, paced = await self._state()
+                if paused <= 0:
+                    break
+                await asyncio.sleep(min(paused, 30.0) + random.uniform(0, 0.5))
+            if not paced:
+                return await merge()
+            async with self._paced:
+                return await merge()
+
+    async def after_refusal(self, exc: OperatingLimit) -> None:
+        """Wait after mergeBatch was refused (not sent): until the pause ends, or a
+        short while when it was only paced past its turns."""
+        paused, _ = await self._state()
+        if paused > 0:
+            await asyncio.sleep(min(paused, 60.0) + random.uniform(0, 0.5))
+        else:
+            await asyncio.sleep(random.uniform(2.0, 5.0))
