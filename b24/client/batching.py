@@ -103,7 +103,7 @@ class Batcher:
         self.policy = policy
         self._acquire = acquire
         self._send = send
-        self._window = window
+        self.window = window  # how long the dispatcher waits for more calls
         self._queue: deque[PendingCall] = deque()
         self._ready = asyncio.Event()
         self._slots = asyncio.Semaphore(max_in_flight)
@@ -136,8 +136,8 @@ class Batcher:
     async def _dispatch(self) -> None:
         while True:
             await self._ready.wait()
-            if self._window > 0:
-                await asyncio.sleep(self._window)
+            if self.window > 0:
+                await asyncio.sleep(self.window)
             await self._slots.acquire()
             try:
                 await self._acquire()

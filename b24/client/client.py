@@ -155,14 +155,21 @@ class Bitrix24Client:
 
     # -- the public API --------------------------------------------------------
     def run_in_background(
-        self, share: float, *, name: str = "background", gate: Gate | None = None
+        self,
+        share: float,
+        *,
+        name: str = "background",
+        gate: Gate | None = None,
+        window: float | None = None,
     ) -> None:
         """Make this client a background caller of its portal (a backfill, a bulk job).
 
         It then sends at most ``share`` of the portal's requests: a leaky bucket of its
         own, at ``share`` of the rate and burst under ``name``, is taken before the
         portal's bucket that every client shares. Before each request it awaits
-        ``gate``, which may hold the request back while others need the portal.
+        ``gate``, which may hold the request back while others need the portal. With
+        ``window`` its calls wait that long for others to share their request (latency
+        matters less than requests to a background caller).
         """
         if not 0 < share <= 1:
             raise ValueError("a background share is more than 0 and at most 1")
@@ -179,6 +186,8 @@ class Bitrix24Client:
             cooldown_quiet=config.cooldown_quiet,
         )
         self._gate = gate
+        if window is not None:
+            self._batcher.window = window
 
     async def call(
         self,

@@ -160,7 +160,7 @@ class GroupDecider:
             outcome = await self._outcome(entry, records, candidates, values, pre_decided)
             if outcome.action == "review":
                 for rid in [anchor, *candidates]:
-                    review.setdefault(rid, entry.reason)
+                    review.setdefault(rid, _explained(entry))
                 review_entries.append(entry.id)
                 continue
             if outcome.action not in ("no_merge", "gone"):
@@ -368,6 +368,13 @@ class GroupDecider:
     def _name(self, row: Mapping[str, Any]) -> str:
         parts = [str(row.get(code) or "").strip() for code in self.fields]
         return f"{row.get('ID')}: " + (" ".join(p for p in parts if p) or "(no name)")
+
+
+def _explained(entry: AuditEntry) -> str:
+    """The entry's reason with why each candidate was left out (``4590: could as well
+    be the same as 2365``)."""
+    details = [f"{who}: {why}" for who, why in sorted(entry.excluded.items()) if who.isdigit()]
+    return "; ".join([entry.reason, *details])
 
 
 def _log(entry: AuditEntry, run: Run) -> None:

@@ -52,7 +52,7 @@ class BackfillOptions:
     # Groups decided at once (their reads and merges share requests), and merges sent
     # at once (a request carries at most 5 mergeBatch: b24.client's BatchPolicy).
     concurrency: int = 20
-    merge_concurrency: int = 5
+    merge_concurrency: int = 10
 
 
 @dataclass
@@ -94,6 +94,9 @@ class Backfill:
         self.listener = listener
         self.tallies: dict[EntityType, Tally] = {}
         self.budget = MergeBudget(context, options.merge_concurrency)
+        # This run's seconds and requests per type and phase (a resumed run counts its own).
+        self.seconds: dict[EntityType, dict[str, float]] = {}
+        self.requests: dict[EntityType, dict[str, int]] = {}
 
     async def run(self) -> dict[EntityType, TypeProgress]:
         done: dict[EntityType, TypeProgress] = {}
@@ -105,15 +108,22 @@ class Backfill:
     async def run_type(self, entity: EntityType) -> TypeProgress:
         progress = self.state.progress(entity)
         self.tallies[entity] = self.state.tally(entity)
-        if progress.phase == READ:
-            await self._read(progress)
-        if progress.phase == GROUP:
-            self._notify(progress)
-            await asyncio.to_thread(self.state.build_groups, progress, SHARED_THRESHOLD)
-        if progress.phase == DECIDE:
-            await self._decide(progress)
+        seconds = self.seconds.setdefault(entity, {})
+        requests = self.requests.setdefault(entity, {})
+        stats = self.context.client.stats
+        for phase, step in ((READ, self._read), (GROUP, self._group), (DECIDE, self._decide)):
+            if progress.phase != phase:
+                continue
+            started, sent = time.monotonic(), stats.requests
+            await step(progress)
+            seconds[phase] = round(time.monotonic() - started, 1)
+            requests[phase] = stats.requests - sent
         self._notify(progress)
         return progress
+
+    async def _group(self, progress: TypeProgress) -> None:
+        self._notify(progress)
+        await asyncio.to_thread(self.state.build_groups, progress, SHARED_THRESHOLD)
 
     # -- read -----------------------------------------------------------------------
     async def _read(self, progress: TypeProgress) -> None:
