@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
+from b24_dedupe.settings import exit_with
 from commands import (
     audit,
     doctor,
@@ -20,6 +22,8 @@ from commands import (
     fields,
     not_duplicates,
     restore,
+    review,
+    rules,
     scan,
     serve,
     web,
@@ -35,6 +39,8 @@ SUBCOMMANDS = (
     scan,
     audit,
     not_duplicates,
+    review,
+    rules,
     doctor,
     fields,
     enums,
@@ -44,8 +50,17 @@ SUBCOMMANDS = (
 )
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line: ``b24-dedupe audit: error: argument
+    --limit: must be at least 1, not -5 (see b24-dedupe audit --help)``. The
+    subcommands' parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        exit_with(self, f"{message} (see {self.prog} --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="b24-dedupe",
         description="Keeps a Bitrix24 CRM free of duplicate leads, contacts and companies.",
     )

@@ -16,7 +16,7 @@ from b24.crm import EntityType, RecordRef
 from b24_dedupe.audit import AuditEntry, AuditLog
 from b24_dedupe.decisions import Decision, Outcome
 from b24_dedupe.keys import Keys
-from commands.restore import deleted_records
+from worker.restoring import deleted_records
 
 FIXTURE = Path(__file__).parent / "fixtures" / "audit-entries-v1.jsonl"
 

@@ -17,6 +17,7 @@ from arq.connections import RedisSettings
 from arq.worker import Worker as ArqWorker
 from arq.worker import func
 
+from b24.client import Bitrix24Client
 from b24.client.config import REQUEST_TIME_LIMIT
 from b24_dedupe.audit import AuditLog
 from b24_dedupe.keys import DEDUPE_JOB, Keys
@@ -33,6 +34,7 @@ from worker.policy import Policy
 from worker.reconciling import reconcile_interrupted
 from worker.run import DedupeContext
 from worker.scan import scan_recent
+from worker.upkeep import PRUNE_HOUR, PRUNE_MINUTE, prune_audit
 
 # Deferrals for rate limits do not count as tries (worker.jobs keeps its own count of
 # faults), so arq's own budget only stops a job that loops for another reason.
@@ -45,10 +47,13 @@ HEALTH_CHECK_SECONDS = 30
 log = logging.getLogger("worker")
 
 
-def build_context(settings: Settings, redis: Any) -> DedupeContext:
-    """The resources every dedupe job of this process shares."""
+def build_context(
+    settings: Settings, redis: Any, client: Bitrix24Client | None = None
+) -> DedupeContext:
+    """The resources every dedupe job of this process shares (``client``: one to use
+    instead of a new one, e.g. a command's)."""
     keys = Keys(settings.redis_prefix)
-    client = client_from_settings(settings, redis)
+    client = client or client_from_settings(settings, redis)
     rules = load_rules(settings.merge_rules_file)
     return DedupeContext(
         client=client,
@@ -122,15 +127,16 @@ async def close_worker(arq_worker: ArqWorker) -> None:
     # arq's close() logs "shutdown on SIGUSR1" for a worker whose signals it does not
     # handle (serve, the demo): a stop nobody sent. It has nothing else to stop now.
     arq_worker._handle_signals = True
-    log.info(
-        "worker stopped",
-        extra={
-            "jobs_complete": arq_worker.jobs_complete,
-            "jobs_failed": arq_worker.jobs_failed,
-            "jobs_retried": arq_worker.jobs_retried,
-            "jobs_handed_back": len(jobs),
-        },
-    )
+    if arq_worker._pool is not None:  # it had reached Redis and started
+        log.info(
+            "worker stopped",
+            extra={
+                "jobs_complete": arq_worker.jobs_complete,
+                "jobs_failed": arq_worker.jobs_failed,
+                "jobs_retried": arq_worker.jobs_retried,
+                "jobs_handed_back": len(jobs),
+            },
+        )
     await arq_worker.close()
 
 
@@ -170,7 +176,16 @@ def worker_options(settings: Settings) -> dict[str, Any]:
                 # long. A scan cut off here starts over from the same watermark; the
                 # records its jobs processed meanwhile are skipped then.
                 timeout=settings.job_timeout_seconds,
-            )
+            ),
+            cron(
+                prune_audit,
+                hour=PRUNE_HOUR,
+                minute=PRUNE_MINUTE,
+                second=0,
+                run_at_startup=False,
+                unique=True,
+                timeout=settings.job_timeout_seconds,
+            ),
         ],
         "queue_name": keys.queue,
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),

@@ -18,6 +18,7 @@ from worker import metrics
 from worker.communications import evidence
 from worker.deciding import decide_for
 from worker.finding import SHARED_THRESHOLD, find_candidates
+from worker.holding import hold_for_review
 from worker.merging import merge_under_lock
 from worker.reconciling import reconcile_interrupted
 from worker.run import DedupeContext, Run, get_many, get_record
@@ -32,7 +33,11 @@ PROCESSED_MARKER_TTL = 7 * 86_400
 async def process(context: DedupeContext, record: RecordRef) -> AuditEntry:
     """Run the dedupe steps for one record and return the audit entry written."""
     run = Run(record)
-    entry = await _process(context, run)
+    return await record_entry(context, run, await _process(context, run))
+
+
+async def record_entry(context: DedupeContext, run: Run, entry: AuditEntry) -> AuditEntry:
+    """Store a decision in the audit, count it, log it (one line); answers it."""
     await context.audit.write(entry)
     await metrics.record(context.redis, context.keys, entry, context.client.stats.take())
     _log(entry, run)
@@ -74,6 +79,17 @@ async def _process(context: DedupeContext, run: Run) -> AuditEntry:
     candidates = await get_many(context, run, entity, sorted(found))
     run.candidates = sorted(candidates)
     decision = await decide_for(context, run, record, candidates, usable)
+    if not decision.merge and decision.review is not None:
+        group = await hold_for_review(
+            context, run, decision.group, {entity_id: record, **candidates}, decision.review,
+            decision.reason,
+        )  # fmt: skip
+        return run.entry(
+            Decision.REVIEW,
+            decision.reason + "; waits for a person",
+            group=decision.group,
+            outcome={"review": group.id},
+        )
     if not decision.merge:
         return run.entry(Decision.NO_MERGE, decision.reason)
     group_records = [record, *(candidates[i] for i in decision.group if i in candidates)]

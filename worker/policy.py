@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from b24.crm import EntityType
 from b24_dedupe.merge_rules import MergeRules, Rule
+from b24_dedupe.review import ReviewReason
 from worker import identity
 from worker.communications import Communication
 from worker.identity import IdentityRules
@@ -68,6 +69,8 @@ class PolicyDecision:
     reason: str
     group: list[int] = field(default_factory=list)  # survivor first when merging
     excluded: dict[int, str] = field(default_factory=dict)  # candidate -> why left out
+    # Not merged, but a person could settle it: why, and the group they would look at.
+    review: ReviewReason | None = None
 
     @property
     def survivor(self) -> int | None:
@@ -180,6 +183,19 @@ def decide(
                 break
     if not kept:
         reason = "no duplicates" if not excluded else "no safe duplicate"
+        ambiguous = [cid for cid, why in excluded.items() if why.startswith("could as well")]
+        if ambiguous:
+            pair = order_by_survival(
+                [record, *(c for c in candidates if int(c["ID"]) == ambiguous[0])],
+                policy.survivor,
+            )
+            return PolicyDecision(
+                False,
+                f"{ambiguous[0]} {excluded[ambiguous[0]]}",
+                [int(r["ID"]) for r in pair],
+                excluded,
+                ReviewReason.AMBIGUOUS,
+            )
         return PolicyDecision(False, reason, excluded=excluded)
     group = [record, *kept]
     for index, left in enumerate(group):
@@ -199,7 +215,9 @@ def decide(
         return PolicyDecision(
             False,
             f"group of {len(group)} records exceeds MAX_GROUP_SIZE {policy.max_group_size}",
-            excluded=excluded,
+            [int(r["ID"]) for r in order_by_survival(group, policy.survivor)],
+            excluded,
+            ReviewReason.TOO_LARGE,
         )
     ordered = order_by_survival(group, policy.survivor)
     return PolicyDecision(

@@ -81,13 +81,12 @@ def _modified(record: Record) -> datetime:
 
 
 def _winner_by_time(records: Sequence[Record], code: str, newest: bool) -> Record | None:
-    """The most (least) recently modified record that has a value; survival order breaks
-    ties."""
+    """The most (least) recently modified record that has a value. Bitrix24 stamps
+    DATE_MODIFY to the second: within one, the later (earlier) created record, by ID."""
     valued = [r for r in records if not is_empty(r.get(code))]
     if not valued:
         return None
-    best = (max if newest else min)(_modified(r) for r in valued)
-    return next(r for r in valued if _modified(r) == best)
+    return (max if newest else min)(valued, key=lambda r: (_modified(r), int(r["ID"])))
 
 
 def _joined(records: Sequence[Record], code: str, language: str, now: datetime) -> str:

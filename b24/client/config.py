@@ -42,11 +42,12 @@ class ClientConfig:
     read_retries: int = 3
     retry_base: float = 0.5
     retry_max: float = 10.0
-    # Operating limit: the budget of one method in the window (the docs' example: 480 s
-    # in 10 minutes); past ``operating_slow_from`` of it the method is paced. A caller
+    # Operating limit: the budget of one method in 10 minutes (420 s by default in the
+    # Bitrix24 source; the docs' example shows a portal with 480 s; a refusal tells the
+    # real figure); past ``operating_slow_from`` of it the method is paced. A caller
     # waits out a pause up to ``operating_max_wait`` seconds, else OperatingLimit is
     # raised. ``operating_fallback``: the pause when a refusal names no reset time.
-    operating_limit: float = 480.0
+    operating_limit: float = 420.0
     operating_slow_from: float = 0.8
     operating_max_wait: float = 30.0
     operating_fallback: float = 60.0

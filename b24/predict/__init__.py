@@ -12,6 +12,7 @@ Modules: :mod:`.php` (PHP semantics), :mod:`.resolvers`, :mod:`.strings`, :mod:`
 what), :mod:`.multifields`, :mod:`.userfields` and :mod:`.merger` (the engine).
 """
 
+from b24.predict.fields import treatment
 from b24.predict.merger import predict_merge
 from b24.predict.phones import normalize_phone
 from b24.predict.translit import TRANSLIT_TABLES, translit
@@ -25,4 +26,5 @@ __all__ = [
     "normalize_phone",
     "predict_merge",
     "translit",
+    "treatment",
 ]

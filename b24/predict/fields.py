@@ -229,3 +229,37 @@ def make_resolver(opts: Options, code: str, type_id: str) -> Base:
     if type_id == "file":
         return FileField(code)
     return Base(code)
+
+
+def treatment(entity: EntityType, code: str, info: Mapping[str, Any], language: str = "ru") -> str:
+    """How Bitrix24's merger treats a field, in a few words (for people: which fields it
+    settles itself and which ones a difference in makes it refuse)."""
+    if is_multifield(code, info):
+        return "united"
+    if is_user_field(code, info):
+        if info.get("isMultiple"):
+            return "united"
+    elif is_binding(code, info):
+        return "united"
+    else:
+        opts = make_options(
+            entity, language, now=None, with_product_rows=(), zero_link_is_value=True,
+            placeholders=None,
+        )  # fmt: skip
+        if not is_compared(opts, code, info):
+            return "not compared"
+    opts = make_options(
+        entity, language, now=None, with_product_rows=(), zero_link_is_value=True,
+        placeholders=None,
+    )  # fmt: skip
+    resolver = make_resolver(opts, code, field_type(info))
+    name = type(resolver).__name__
+    return {
+        "IgnoredField": "survivor keeps its own",
+        "SourceField": "survivor keeps its own",
+        "TextField": "joined",
+        "HtmlField": "joined",
+        "NameField": "names (case, spaces, part of, transliteration)",
+        "StringField": "equal after trimming, spaces and case",
+        "OpportunityField": "equal (or product rows)",
+    }.get(name, "must be equal")

@@ -94,7 +94,14 @@ async def test_restore_recreates_the_deleted_record(
         "status": Outcome.SUCCESS,
         "restored_from": entry.id,
         "created": {str(second): new_id},
+        "survivor_reset": ["COMMENTS", "EMAIL", "POST", "UF_CRM_1750854801", "WEB"],
     }
+    # The survivor is as it was before the merge: what the merge gave it is taken back.
+    survivor, before = stack.record("CONTACT", first), entry.snapshots[str(first)]
+    for code in ("NAME", "LAST_NAME", "POST", "COMMENTS", "UF_CRM_1750854801"):
+        assert (survivor.get(code) or "") == (before.get(code) or ""), code
+    for code in ("PHONE", "EMAIL", "WEB"):
+        assert values(survivor, code) == values(before, code), code
     assert restore_entry.group == [first, new_id]
     assert restore_entry.snapshots[str(new_id)]["NAME"] == "Ivan"
     assert f"audit entry {restore_entry.id}: restored, SUCCESS" in result.out
