@@ -16,6 +16,12 @@ from b24.crm import EntityType, RecordRef
 
 # The arq function that processes one record.
 DEDUPE_JOB = "dedupe_record"
+# The arq functions a person's action becomes (the review page enqueues them; a worker
+# runs them through the same path as its own merges, worker/review_jobs.py).
+REVIEW_MERGE_JOB = "review_merge"
+REVIEW_DISMISS_JOB = "review_dismiss"
+RESTORE_JOB = "restore_merge"
+APPROVE_JOB = "approve_proposal"
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,16 @@ class Keys:
     def conflict(self, entity: EntityType, ids: list[int]) -> str:
         """The group's DATE_MODIFYs when Bitrix24 answered CONFLICT: not tried again unchanged."""
         return f"{self.prefix}conflict:{entity}:{','.join(str(i) for i in sorted(ids))}"
+
+    # -- Dry-run proposals (b24_dedupe.proposals) -----------------------------------------
+    @property
+    def proposals(self) -> str:
+        """Sorted set of the audit ids of dry-run proposals by time, one per group."""
+        return f"{self.prefix}proposals"
+
+    def proposal_of(self, entity: EntityType, ids: list[int]) -> str:
+        """The proposal of one group: ``AUDIT_ID FINGERPRINT`` (its records' DATE_MODIFYs)."""
+        return f"{self.prefix}proposal:{entity.value}:{','.join(str(i) for i in sorted(ids))}"
 
     # -- Review queue (b24_dedupe.review) ------------------------------------------------
     def review_group(self, group_id: str) -> str:

@@ -20,18 +20,28 @@ from arq.worker import func
 from b24.client import Bitrix24Client
 from b24.client.config import REQUEST_TIME_LIMIT
 from b24_dedupe.audit import AuditLog
-from b24_dedupe.keys import DEDUPE_JOB, Keys
+from b24_dedupe.keys import (
+    APPROVE_JOB,
+    DEDUPE_JOB,
+    RESTORE_JOB,
+    REVIEW_DISMISS_JOB,
+    REVIEW_MERGE_JOB,
+    Keys,
+)
 from b24_dedupe.logs import configure_from_settings
 from b24_dedupe.merge_rules import load_rules
 from b24_dedupe.portal import client_from_settings
+from b24_dedupe.proposals import Proposals
 from b24_dedupe.review import ReviewQueue
 from b24_dedupe.settings import Settings
+from worker import review_jobs
 from worker.communications import EvidenceRules
 from worker.field_descriptions import FieldDescriptions
 from worker.jobs import DEDUPE_CONTEXT, SETTINGS, dedupe_record
 from worker.not_duplicates import NotDuplicates
 from worker.policy import Policy
 from worker.reconciling import reconcile_interrupted
+from worker.reviewing import revisit_proposals
 from worker.run import DedupeContext
 from worker.scan import scan_recent
 from worker.upkeep import PRUNE_HOUR, PRUNE_MINUTE, prune_audit
@@ -39,6 +49,8 @@ from worker.upkeep import PRUNE_HOUR, PRUNE_MINUTE, prune_audit
 # Deferrals for rate limits do not count as tries (worker.jobs keeps its own count of
 # faults), so arq's own budget only stops a job that loops for another reason.
 ARQ_MAX_TRIES = 10_000
+# How long the result of a person's action stays readable for the page that asked.
+ACTION_RESULT_SECONDS = 3600
 CONFIGURE_LOGGING = "configure_logging"
 # How often a worker writes its report (jobs complete, failed, ...) to Redis; it
 # lasts one second longer, so that a report older than this means no worker runs.
@@ -72,6 +84,7 @@ def build_context(
         ),
         merge_rules=rules,
         review=ReviewQueue(redis, keys),
+        proposals=Proposals(redis, keys),
         fields=FieldDescriptions(client),
         language=settings.portal_language,
         portal_url=client.webhook.origin,
@@ -84,7 +97,14 @@ async def on_startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx.setdefault(SETTINGS, Settings())
     if ctx.get(CONFIGURE_LOGGING, True):  # tests keep pytest's own log capture
         configure_from_settings(settings)
-    ctx[DEDUPE_CONTEXT] = build_context(settings, ctx["redis"])
+    ctx[DEDUPE_CONTEXT] = context = build_context(settings, ctx["redis"])
+    if not context.dry_run:
+        revisited = await revisit_proposals(context)
+        if revisited:
+            log.info(
+                "dry-run proposals looked at again: MERGE_MODE is auto now",
+                extra={"proposals": revisited},
+            )
 
 
 async def on_shutdown(ctx: dict[str, Any]) -> None:
@@ -164,7 +184,20 @@ def worker_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments of ``arq.worker.Worker`` (and the WorkerSettings class)."""
     keys = Keys(settings.redis_prefix)
     return {
-        "functions": [func(dedupe_record, name=DEDUPE_JOB, max_tries=ARQ_MAX_TRIES)],
+        "functions": [
+            func(dedupe_record, name=DEDUPE_JOB, max_tries=ARQ_MAX_TRIES),
+            # A person's actions: run once (never sent again blindly), results kept for
+            # the page that waits on them.
+            *(
+                func(job, name=name, max_tries=1, keep_result=ACTION_RESULT_SECONDS)
+                for job, name in (
+                    (review_jobs.review_merge, REVIEW_MERGE_JOB),
+                    (review_jobs.review_dismiss, REVIEW_DISMISS_JOB),
+                    (review_jobs.restore_merge, RESTORE_JOB),
+                    (review_jobs.approve, APPROVE_JOB),
+                )
+            ),
+        ],
         "cron_jobs": [
             cron(
                 recovery_scan,

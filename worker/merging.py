@@ -193,14 +193,20 @@ async def _settle_and_merge(
         reason += "; settled first: " + ", ".join(
             f"{code} ({settled_field.rule})" for code, settled_field in resolution.fields.items()
         )
-    if context.dry_run:
-        return run.entry(
+    if context.dry_run and approval is None:
+        # A person's approval is a merge even in dry-run mode: that is how one goes on.
+        proposal = run.entry(
             Decision.DRY_RUN,
             "would merge: " + reason,
             group=group,
             survivor=decision.survivor,
             snapshots=snapshots,
             writes=writes,
+        )
+        if await context.proposals.propose(proposal):
+            return proposal
+        return run.entry(
+            Decision.SKIPPED, "proposed already (dry run), the records unchanged since", group=group
         )
     pending = run.entry(
         Decision.PENDING,
@@ -250,6 +256,7 @@ async def _settle_and_merge(
         pending.outcome["review"] = held.id
     elif outcome["status"] == Outcome.SUCCESS:
         await release_from_review(context, run, group)
+        await context.proposals.withdraw_group(entity, group)
     pending.decision = _DECISION_OF.get(outcome["status"], Decision.ERROR)
     pending.requests = run.commands
     pending.duration = round(time.monotonic() - run.started, 3)

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from b24.crm import RecordRef
 from b24_dedupe.audit import AuditEntry
 from b24_dedupe.decisions import Decision
+from b24_dedupe.dedupe_queue import enqueue_event
 from b24_dedupe.review import ReviewGroup
 from worker.dedupe import record_entry
 from worker.merging import Approval, merge_under_lock
@@ -100,3 +101,54 @@ async def dismiss_reviewed(
         group=list(group.ids),
     )
     return await record_entry(context, run, entry)
+
+
+async def approve_proposal(
+    context: DedupeContext, audit_id: str, *, who: str = "a person"
+) -> AuditEntry:
+    """Carry out a dry-run proposal: the group merged as proposed, if its records are as
+    they were then (otherwise the worker looks at them again)."""
+    proposal = await context.audit.get(audit_id)
+    if proposal is None or proposal.decision is not Decision.DRY_RUN:
+        raise ReviewRefused(f"{audit_id} is not a dry-run proposal (`b24-dedupe audit`)")
+    run = Run(RecordRef(proposal.entity, proposal.group[0]))
+    fresh = await get_many(context, run, proposal.entity, proposal.group)
+    await context.proposals.withdraw(proposal)
+    if len(fresh) < 2:
+        return await record_entry(
+            context, run, run.entry(Decision.GONE, "records of the proposal are gone meanwhile")
+        )
+    ids = [i for i in proposal.group if i in fresh]
+    seen = {
+        i: str(proposal.snapshots.get(str(i), {}).get("DATE_MODIFY", fresh[i].get("DATE_MODIFY")))
+        for i in ids
+    }
+    note = f"dry-run proposal {proposal.id} approved by {who}"
+    entry = await merge_under_lock(
+        context,
+        run,
+        PolicyDecision(True, note, ids),
+        [fresh[i] for i in ids],
+        approval=Approval(seen=seen, note=note),
+    )
+    if entry.decision is Decision.NO_MERGE and entry.reason.startswith("changed since"):
+        await enqueue_event(context.redis, context.keys, run.record, debounce=0.0)
+        entry.reason += " (looked at again now)"
+    return await record_entry(context, run, entry)
+
+
+async def revisit_proposals(context: DedupeContext) -> int:
+    """MERGE_MODE is ``auto`` now: every dry-run proposal's records are looked at again
+    (and merged if still safe), instead of waiting for their next change or a scan."""
+    count = 0
+    for audit_id in await context.proposals.all_ids():
+        proposal = await context.audit.get(audit_id)
+        if proposal is None:
+            continue
+        await context.proposals.withdraw(proposal)
+        anchor = RecordRef(
+            proposal.entity, proposal.group[0] if proposal.group else proposal.entity_id
+        )
+        await enqueue_event(context.redis, context.keys, anchor, debounce=0.0)
+        count += 1
+    return count

@@ -16,6 +16,7 @@ from b24_dedupe.audit import AuditEntry, AuditLog
 from b24_dedupe.decisions import Decision
 from b24_dedupe.keys import Keys
 from b24_dedupe.merge_rules import MergeRules
+from b24_dedupe.proposals import Proposals
 from b24_dedupe.review import ReviewQueue
 from worker.communications import EvidenceRules
 from worker.field_descriptions import FieldDescriptions
@@ -37,6 +38,7 @@ class DedupeContext:
     fields: FieldDescriptions
     merge_rules: MergeRules
     review: ReviewQueue
+    proposals: Proposals
     # The portal's language: Bitrix24's merger compares names through its transliteration.
     language: str = "ru"
     # https://PORTAL, for the links to Bitrix24's own merge form in the audit.
