@@ -2,9 +2,11 @@
 
 Bitrix24 never resends an event (facts.md), so a record changed while the ingress was
 down would stay unprocessed. The periodic scan walks records modified since its
-watermark (``>=DATE_MODIFY``, ID ascending, ``start=-1``: the fast walk of facts.md)
-and enqueues those a job has not read at that DATE_MODIFY. ``b24-dedupe scan`` walks a
-whole base once, to clean a portal that had duplicates before the service came.
+watermark (``>=DATE_MODIFY``, ID ascending, ``start=-1``: the fast walk of facts.md),
+50 pages a request as the backfill reads (:mod:`worker.backfill.reading`), and
+enqueues those a job has not read at that DATE_MODIFY. ``b24-dedupe scan --enqueue``
+does the same for a whole base; ``b24-dedupe scan`` itself is the backfill
+(:mod:`worker.backfill`).
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from b24.client import Bitrix24Client, walk_by_id
+from b24.client import Bitrix24Client
 from b24.crm import EntityType, RecordRef
 from b24_dedupe.dedupe_queue import Enqueued, enqueue_event
 from b24_dedupe.keys import Keys
+from worker.backfill.reading import read_batches
 
 log = logging.getLogger("worker.scan")
 
@@ -48,9 +51,7 @@ async def scan(
     result = ScanResult()
     newest: str | None = since
     flt = {">=DATE_MODIFY": since} if since else {}
-    async for page in walk_by_id(
-        client, entity.methods.list, filter=flt, select=("ID", "DATE_MODIFY")
-    ):
+    async for page in read_batches(client, entity, select=("DATE_MODIFY",), filter=flt):
         markers = await redis.mget([keys.processed(RecordRef(entity, int(r["ID"]))) for r in page])
         for row, marker in zip(page, markers, strict=True):
             result.seen += 1

@@ -168,6 +168,11 @@ class GroupDecider:
             outcomes.append(outcome)
             if entry.decision is Decision.GONE:
                 records.pop(anchor, None)
+            if entry.decision is Decision.DRY_RUN:
+                # As if merged: the others are not looked at again (a chain through them
+                # shows only once the real merge has united their values).
+                for rid in entry.group[1:]:
+                    records.pop(rid, None)
             if entry.decision is Decision.MERGED:
                 self._after_merge(entry, records, values, excluded, judged)
                 if entry.survivor in records:

@@ -6,7 +6,13 @@ The fast walk of a large base (Bitrix24 docs, "huge data", settings/performance/
 ``batch`` request carries 50 such pages (the docs' limit of 50 commands a batch), each
 after the 50th row of the one before it (``$result[pN][49][ID]``, the batch's
 reference to an earlier command's answer): 2,500 records a request. The walk stops at
-the first page of fewer than 50 rows; the pages chained after it are ignored.
+the first page of fewer than 50 rows.
+
+A page chained after a short one would run on the portal for nothing (its reference
+does not resolve), so a request carries no more pages than can hold rows: up to the
+highest ID when it is known (``until_id``: IDs only grow, so the ID range bounds the
+rows), else one page, then twice as many after each full request (a recovery scan
+usually finds a few changed records, a backfill all of them).
 """
 
 from __future__ import annotations
@@ -61,6 +67,7 @@ async def read_batches(
     *,
     select: Sequence[str],
     after_id: int = 0,
+    until_id: int | None = None,
     filter: Mapping[str, Any] | None = None,
     pages: int = PAGES_PER_BATCH,
 ) -> AsyncIterator[list[dict[str, Any]]]:
@@ -72,7 +79,11 @@ async def read_batches(
     method = entity.methods.list
     flt = dict(filter or {})
     last = after_id
+    growing = 1
     while True:
+        ranged = until_id is not None and last < until_id
+        wanted = -(-(until_id - last) // PAGE_SIZE) + 1 if until_id and ranged else growing
+        count = max(1, min(pages, wanted))
         commands = {
             f"p{n}": page_query(
                 method,
@@ -80,12 +91,12 @@ async def read_batches(
                 last if n == 0 else f"$result[p{n - 1}][{PAGE_SIZE - 1}][ID]",
                 flt,
             )
-            for n in range(pages)
+            for n in range(count)
         }
         outcomes = await client.batch(commands)
         rows: list[dict[str, Any]] = []
         finished = False
-        for n in range(pages):
+        for n in range(count):
             outcome = outcomes[f"p{n}"]
             if isinstance(outcome, B24Error):
                 raise outcome
@@ -99,6 +110,8 @@ async def read_batches(
         if finished:
             return
         last = int(rows[-1]["ID"])
+        if not ranged:
+            growing = min(pages, count * 2)
 
 
 def _rows(answer: Answer, method: str) -> list[dict[str, Any]]:

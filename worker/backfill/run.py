@@ -134,7 +134,13 @@ class Backfill:
             self.state.save_progress(progress)
         self._notify(progress)
         async for rows in _prefetched(
-            read_batches(self.context.client, entity, select=columns, after_id=progress.last_id)
+            read_batches(
+                self.context.client,
+                entity,
+                select=columns,
+                after_id=progress.last_id,
+                until_id=progress.highest_id,
+            )
         ):
             kept = await asyncio.to_thread(self._prepare, rows, columns)
             last_id = int(rows[-1]["ID"])

@@ -1,0 +1,124 @@
+"""The backfill of a planted portal: every planted duplicate merged into its original
+through the live path, no trap touched, every decision in the audit; the dry run's CSV."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import os
+import sys
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from b24.crm import EntityType
+from b24.emulator.planted import PlantedPortal, planted_contacts
+from b24_dedupe.decisions import Decision
+from tests.worker.conftest import Stack, StartStack
+from worker.app import build_context
+from worker.backfill.run import Backfill, BackfillOptions, Snapshot
+from worker.backfill.state import DONE, ScanState
+
+CONTACT = EntityType.CONTACT
+COMMAND = [sys.executable, "-m", "commands.main"]
+
+
+async def planted_stack(start_stack: StartStack, total: int = 3_000) -> tuple[Stack, PlantedPortal]:
+    stack = await start_stack(job_timeout_seconds=10)
+    planted = planted_contacts(total)
+    stack.emulator.engine.portal.add_many(CONTACT, planted.records)
+    return stack, planted
+
+
+def owner(stack: Stack, mode: str) -> dict[str, str]:
+    return {"portal": "emulator", "prefix": stack.keys.prefix, "mode": mode, "types": "CONTACT"}
+
+
+async def test_a_backfill_merges_every_planted_duplicate_into_its_original_and_no_trap(
+    start_stack: StartStack, tmp_path: Path
+) -> None:
+    stack, planted = await planted_stack(start_stack)
+    context = build_context(stack.settings, stack.redis)
+    state = ScanState.open(tmp_path / "scan.sqlite", owner=owner(stack, "auto"))
+    seen: list[Snapshot] = []
+    stats = stack.emulator.engine.stats
+    async with context.client:
+        backfill = Backfill(
+            context, state, BackfillOptions(entities=[CONTACT]), listener=seen.append
+        )
+        done = await backfill.run()
+    await stack.settle()  # the merges' own events, through the live service
+
+    present = stack.emulator.engine.portal.records["CONTACT"]
+    assert [d for d in planted.duplicates if d in present] == []
+    gone = {r["ID"] for r in planted.records} - set(present)
+    assert gone == set(planted.duplicates)  # nothing else deleted: no trap, no original
+    merges = [e async for e in stack.audit.entries() if e.decision is Decision.MERGED]
+    assert sorted(d for e in merges for d in e.outcome["deleted"]) == sorted(planted.duplicates)
+    for entry in merges:
+        assert all(planted.duplicates[d] == entry.survivor for d in entry.outcome["deleted"])
+        assert set(entry.snapshots) == {str(i) for i in entry.group}  # stored before merging
+    assert stats.merges.statuses == {"SUCCESS": len(planted.originals)}
+
+    progress = done[CONTACT]
+    assert progress.phase == DONE and progress.read == len(planted.records)
+    tally = backfill.tallies[CONTACT]
+    assert tally.merged == len(planted.originals) and tally.errors == 0
+    review = [o for o in state.outcomes() if o.action == "review"]
+    assert {i for o in review for i in o.group} == planted.review
+    # Read at the floor: 3,000 records in 2 requests (and the highest ID in one).
+    assert backfill.requests[CONTACT]["read"] == 3
+    assert stats.commands["crm.duplicate.findbycomm"] == 0  # the scan never asks
+    phases = [s.phase for s in seen]
+    assert phases[0] == "read" and phases[-1] == DONE and "decide" in phases
+    state.close()
+
+
+async def test_a_dry_run_writes_its_csv_shows_progress_and_merges_nothing(
+    start_stack: StartStack, tmp_path: Path, redis_client: aioredis.Redis
+) -> None:
+    stack, planted = await planted_stack(start_stack)
+    env = {
+        **os.environ,
+        "REDIS_URL": stack.settings.redis_url,
+        "REDIS_PREFIX": stack.keys.prefix,
+        "B24_WEBHOOK_URL": stack.emulator.webhook_url,
+        "B24_RPS": "50",
+        "B24_BURST": "100",
+        "LOG_LEVEL": "WARNING",
+    }
+    csv_path = tmp_path / "proposals.csv"
+    process = await asyncio.create_subprocess_exec(
+        *COMMAND,
+        "scan",
+        "--dry-run",
+        "--entity",
+        "contact",
+        "--csv",
+        str(csv_path),
+        "--state",
+        str(tmp_path / "scan.sqlite"),
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, err.decode()[-2000:]
+    assert len(stack.emulator.engine.portal.records["CONTACT"]) == len(planted.records)
+    assert stack.emulator.engine.stats.merges.statuses == {}
+    with csv_path.open(encoding="utf-8") as rows:
+        table = list(csv.DictReader(rows))
+    proposed = [r for r in table if r["action"] == "would_merge"]
+    assert {int(r["survivor"]) for r in proposed} == planted.originals
+    assert {int(i) for r in proposed for i in r["group"].split()} == (
+        planted.originals | set(planted.duplicates)
+    )
+    review = [r for r in table if r["action"] == "review"]
+    assert {int(i) for r in review for i in r["group"].split()} == planted.review
+    assert all(r["link"].endswith(r["group"].replace(" ", ",")) for r in review)
+    lines = err.decode().splitlines()
+    assert any(line.startswith("contact read") for line in lines)  # not a terminal: lines
+    assert any(line.startswith("contact done") and "to review" in line for line in lines)
+    assert f"would merge {len(planted.originals)}" in out.decode()
+    assert stack.emulator.webhook_url.split("/rest/")[1] not in csv_path.read_text()
