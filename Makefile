@@ -3,11 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 RUN_DIR := .run
-# Our own Redis for tests and `make run`, never the machine's shared one on 6379.
-REDIS_PORT ?= 6391
-LOCAL_REDIS_URL := redis://127.0.0.1:$(REDIS_PORT)/0
-
-.PHONY: test lint run soak bench redis clean venv
+# Our own Redis servers, never the machine's shared one on 6379, and never each other's:
+# `make run` keeps its data in .run/run/, `make test` in .run/test/ (scripts/local-redis.sh
+# starts them, and uses a Redis already on a port only when it is ours; otherwise it
+# takes the next free port). REDIS_URL set in the environment wins.
+RUN_REDIS_PORT ?= 6391
+TEST_REDIS_PORT ?= 6392
+LOCAL_REDIS := scripts/local-redis.sh
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,19 +19,14 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
-# Starts redis-server on a private port under .run/ unless REDIS_URL is set
-# or our private one already answers.
+# Starts (or finds) the two Redis servers of this checkout.
 redis:
-	@if [ -n "$$REDIS_URL" ]; then echo "using REDIS_URL from the environment"; \
-	elif redis-cli -p $(REDIS_PORT) ping >/dev/null 2>&1; then echo "redis on port $(REDIS_PORT) answers"; \
-	else mkdir -p $(RUN_DIR) && redis-server --daemonize yes --bind 127.0.0.1 --port $(REDIS_PORT) \
-		--dir $(abspath $(RUN_DIR)) --appendonly yes --save '' \
-		--pidfile $(abspath $(RUN_DIR))/redis.pid --logfile $(abspath $(RUN_DIR))/redis.log \
-		&& for i in $$(seq 1 50); do redis-cli -p $(REDIS_PORT) ping >/dev/null 2>&1 && break; sleep 0.1; done \
-		&& echo "started redis-server on 127.0.0.1:$(REDIS_PORT)"; fi
+	@$(LOCAL_REDIS) run $(RUN_REDIS_PORT)
+	@$(LOCAL_REDIS) test $(TEST_REDIS_PORT)
 
-test: venv redis
-	REDIS_URL=$${REDIS_URL:-$(LOCAL_REDIS_URL)} $(BIN)/pytest -q
+test: venv
+	@url=$${REDIS_URL:-$$($(LOCAL_REDIS) test $(TEST_REDIS_PORT))} && \
+	REDIS_URL=$$url $(BIN)/pytest -q
 
 lint: venv
 	$(BIN)/ruff check .
@@ -39,24 +36,31 @@ lint: venv
 
 # With a portal configured (B24_WEBHOOK_URL and B24_APPLICATION_TOKEN, in the
 # environment or .env) the real service; without one, the demo against the emulator.
-run: venv redis
-	@export REDIS_URL=$${REDIS_URL:-$(LOCAL_REDIS_URL)}; \
+# Redis: REDIS_URL from the environment or .env, else our own (.run/run/).
+run: venv
+	@if [ -z "$$REDIS_URL" ] && ! grep -qs '^REDIS_URL=.' .env; then \
+		REDIS_URL=$$($(LOCAL_REDIS) run $(RUN_REDIS_PORT)) || exit 1; export REDIS_URL; \
+		echo "make run: Redis at $$REDIS_URL; other commands need it too:" \
+			"REDIS_URL=$$REDIS_URL $(BIN)/b24-dedupe doctor|audit|..."; \
+	fi; \
 	if [ -n "$$B24_WEBHOOK_URL" ] || grep -qs '^B24_WEBHOOK_URL=.' .env; then \
 		exec $(BIN)/b24-dedupe serve; \
 	else \
 		exec $(BIN)/b24-dedupe demo; \
 	fi
 
-soak: venv redis
-	REDIS_URL=$${REDIS_URL:-$(LOCAL_REDIS_URL)} $(BIN)/pytest -q -m soak
+soak: venv
+	@url=$${REDIS_URL:-$$($(LOCAL_REDIS) test $(TEST_REDIS_PORT))} && \
+	REDIS_URL=$$url $(BIN)/pytest -q -m soak
 	@if [ -n "$$SOAK_REPORT" ]; then $(BIN)/python -m tests.reliability.summary "$$SOAK_REPORT"; fi
 
 # Every bench/*.py but the helpers (bench/_*.py), each with its defaults: bounded runs,
 # about 35 minutes in all (bench/drain.py at the docs' limits takes most; see its --help).
-bench: venv redis
+bench: venv
 	@ls bench/[!_]*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 1; }
-	for b in bench/[!_]*.py; do REDIS_URL=$${REDIS_URL:-$(LOCAL_REDIS_URL)} $(BIN)/python $$b || exit 1; done
+	@url=$${REDIS_URL:-$$($(LOCAL_REDIS) test $(TEST_REDIS_PORT))} && \
+	for b in bench/[!_]*.py; do REDIS_URL=$$url $(BIN)/python $$b || exit 1; done
 
 clean:
-	-test -f $(RUN_DIR)/redis.pid && kill $$(cat $(RUN_DIR)/redis.pid)
+	-for pid in $(RUN_DIR)/*/redis.pid $(RUN_DIR)/redis.pid; do test -f $$pid && kill $$(cat $$pid); done
 	rm -rf $(RUN_DIR) $(VENV) .pytest_cache .mypy_cache .ruff_cache

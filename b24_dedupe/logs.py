@@ -13,6 +13,17 @@ Secrets never reach the output: a field whose name says it holds one (``token``,
 (the application tokens, the inbound webhook URL) is cut out of any text, and so
 is the secret part of any ``/rest/USER_ID/SECRET/`` path.
 
+Personal data is masked (``LOG_PERSONAL_DATA=masked``, the default): in the fields
+that carry a record's values (``evidence``, ``excluded``, ``reason`` …, see
+:data:`PERSONAL_FIELDS`) every phone number keeps its last four digits
+(``+• ••• •••-45-67``) and every e-mail its first letter and domain
+(``i•••@example.com``), enough to recognise a value, not to read it. Log stores are
+kept longer and read by more people than the audit. ``LOG_PERSONAL_DATA=full`` shows
+them whole.
+
+arq logs two lines per job (started, finished), one per deferral and one per health
+report; the service's own decision line says more, so those are DEBUG lines here.
+
 Use: ``configure_from_settings(settings)`` in the command that starts the process
 (or ``configure(level, fmt, secrets=..., stream=...)``). It replaces the root
 logger's handlers, and turns off collecting caller file/line, thread and process
@@ -37,7 +48,8 @@ REDACTED = "[redacted]"
 SECRET_FIELD = re.compile(
     r"token|secret|passw|authorization|api_?key|webhook_url|cookie", re.IGNORECASE
 )
-# The inbound webhook URL carries its secret as a path segment (facts.md).
+# The inbound webhook URL carries its secret as a path segment (Bitrix24 REST docs:
+# "Webhooks", https://apidocs.bitrix24.com/local-integrations/local-webhooks.html).
 _WEBHOOK_SECRET = re.compile(r"(/rest/\d+/)[^/\s?#\"']+")
 _PLAIN_RECORD_SIZE = len(logging.LogRecord("", 0, "", 0, "", None, None).__dict__)
 _RESERVED = frozenset(
@@ -46,10 +58,66 @@ _RESERVED = frozenset(
 )
 
 
-class Redactor:
-    """Removes secrets from text and from nested fields."""
+# Log fields that carry a record's phones and e-mails (the worker's decision line, the
+# communications it left out, reasons that quote a value).
+PERSONAL_FIELDS = frozenset(
+    {"evidence", "excluded", "reason", "value", "values", "phone", "phones", "email", "emails"}
+)
+MASK = "•"
+# A typed value as the worker writes it: ``PHONE:+79991234567``, ``EMAIL:a@b.io``.
+_TYPED_VALUE = re.compile(r"^(PHONE|EMAIL|IM|WEB):(.*)$", re.DOTALL)
+_EMAIL = re.compile(r"([\w.+'-])[\w.+'-]*@([\w-]+(?:\.[\w-]+)+)")
+# Seven digits or more, written with the usual separators; not a date or a time.
+_PHONE = re.compile(r"(?<![\w/])\+?\d(?:[\s().-]{0,2}\d){6,}(?![\w/])")
+_DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}|^\d{1,2}:\d{2}|^\d{2}\.\d{2}\.\d{4}")
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+
+def mask_phone(text: str) -> str:
+    """Every digit but the last four masked: ``+7 999 123-45-67`` → ``+• ••• •••-45-67``
+    (a short number keeps fewer: at least four digits are always masked)."""
+    digits = sum(ch.isdigit() for ch in text)
+    shown = 4 if digits >= 8 else max(0, digits - 4)
+    seen, out = 0, []
+    for ch in text:
+        if ch.isdigit():
+            seen += 1
+            out.append(ch if seen > digits - shown else MASK)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def mask_email(text: str) -> str:
+    """``ivan.petrov@example.com`` → ``i•••@example.com``."""
+    return _EMAIL.sub(lambda m: f"{m.group(1)}{MASK * 3}@{m.group(2)}", text)
+
+
+def mask_personal_text(text: str) -> str:
+    """Phones and e-mails in ``text`` masked; a typed value (``PHONE:…``) masked whole."""
+    typed = _TYPED_VALUE.match(text)
+    if typed is not None:
+        kind, value = typed.groups()
+        if kind == "EMAIL" and "@" in value:
+            return f"{kind}:{mask_email(value)}"
+        if kind == "PHONE":
+            return f"{kind}:{mask_phone(value)}"
+        return f"{kind}:{value[:1]}{MASK * 3}"
+    if "@" in text:
+        text = mask_email(text)
+    if any(ch.isdigit() for ch in text):
+        text = _PHONE.sub(
+            lambda m: m.group(0) if _DATE_LIKE.match(m.group(0)) else mask_phone(m.group(0)),
+            text,
+        )
+    return text
+
+
+class Redactor:
+    """Removes secrets from text and from nested fields; masks personal data in the
+    fields that carry it (:data:`PERSONAL_FIELDS`) unless ``personal_data="full"``."""
+
+    def __init__(self, secrets: Iterable[str] = (), *, personal_data: str = "masked") -> None:
+        self.mask_personal = personal_data != "full"
         # Longest first, so that a secret containing another is cut whole.
         self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
         # One search tells whether a text needs any work (most do not).
@@ -91,10 +159,25 @@ class Redactor:
         return self.text(str(value))
 
     def fields(self, fields: Mapping[Any, Any]) -> dict[str, Any]:
-        return {
-            str(key): REDACTED if self.is_secret_field(str(key)) else self.value(item)
-            for key, item in fields.items()
-        }
+        return {str(key): self.field(str(key), item) for key, item in fields.items()}
+
+    def field(self, name: str, value: Any) -> Any:
+        """One named field as it may be shown: redacted, masked, or as it is."""
+        if self.is_secret_field(name):
+            return REDACTED
+        if self.mask_personal and name in PERSONAL_FIELDS:
+            return self.personal(value)
+        return self.value(value)
+
+    def personal(self, value: Any) -> Any:
+        """``value`` with its phones and e-mails masked, keys of mappings too."""
+        if isinstance(value, str):
+            return mask_personal_text(self.text(value))
+        if isinstance(value, Mapping):
+            return {self.personal(str(key)): self.personal(item) for key, item in value.items()}
+        if isinstance(value, list | tuple | set | frozenset):
+            return [self.personal(item) for item in value]
+        return self.value(value)
 
 
 def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -121,8 +204,7 @@ class JsonFormatter(logging.Formatter):
         if len(attributes) > _PLAIN_RECORD_SIZE:  # extras were given
             for key, value in attributes.items():
                 if key not in _RESERVED and key not in entry:
-                    secret = redactor.is_secret_field(key)
-                    entry[key] = REDACTED if secret else redactor.value(value)
+                    entry[key] = redactor.field(key, value)
         if record.exc_info:
             entry["exc"] = redactor.text(self.formatException(record.exc_info))
         elif record.stack_info:
@@ -146,7 +228,11 @@ class ConsoleFormatter(logging.Formatter):
             self.redactor.text(record.getMessage()),
         ]
         for key, value in self.redactor.fields(extra_fields(record)).items():
-            shown = value if isinstance(value, str) else json.dumps(value, default=str)
+            shown = (
+                value
+                if isinstance(value, str)
+                else json.dumps(value, default=str, ensure_ascii=False)
+            )
             parts.append(f"{key}={shown}")
         line = " ".join(parts)
         if record.exc_info:
@@ -173,6 +259,7 @@ def configure(
     *,
     secrets: Iterable[str] = (),
     stream: IO[str] | None = None,
+    personal_data: str = "masked",
 ) -> logging.Handler:
     """Send every logger's records to ``stream`` (stderr) in ``fmt``; replaces earlier handlers.
 
@@ -180,7 +267,7 @@ def configure(
     """
     if fmt not in ("json", "console"):
         raise ValueError(f"log format must be json or console, not {fmt!r}")
-    redactor = Redactor(secrets)
+    redactor = Redactor(secrets, personal_data=personal_data)
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(JsonFormatter(redactor) if fmt == "json" else ConsoleFormatter(redactor))
     root = logging.getLogger()
@@ -199,7 +286,28 @@ def configure(
     server = logging.getLogger("aiohttp.server")
     if not any(isinstance(f, ClientFaultFilter) for f in server.filters):
         server.addFilter(ClientFaultFilter())
+    arq = logging.getLogger("arq.worker")
+    if not any(isinstance(f, ArqRoutineFilter) for f in arq.filters):
+        arq.addFilter(ArqRoutineFilter())
     return handler
+
+
+class ArqRoutineFilter(logging.Filter):
+    """arq's lines for every job (``→`` started, ``←`` finished, ``↻`` deferred) and its
+    periodic health report become DEBUG lines: the worker's own decision line says what
+    happened to the record. Shown with ``LOG_LEVEL=DEBUG``."""
+
+    ROUTINE = ("%6.2fs → ", "%6.2fs ← ", "%6.2fs ↻ %s retrying", "recording health")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.levelno == logging.INFO
+            and isinstance(record.msg, str)
+            and record.msg.startswith(self.ROUTINE)
+        ):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
+        return True
 
 
 class ClientFaultFilter(logging.Filter):
@@ -245,5 +353,9 @@ def configure_from_settings(
 ) -> logging.Handler:
     """:func:`configure` with ``LOG_LEVEL``, ``LOG_FORMAT`` and the settings' secrets."""
     return configure(
-        settings.log_level, settings.log_format, secrets=settings_secrets(settings), stream=stream
+        settings.log_level,
+        settings.log_format,
+        secrets=settings_secrets(settings),
+        stream=stream,
+        personal_data=settings.log_personal_data,
     )

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import argparse
 import csv
+import enum
 import json
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
 
-from b24.crm import RecordRef
 from b24_dedupe.audit import AuditEntry, AuditLog
+from b24_dedupe.decisions import Decision, Outcome
 from b24_dedupe.keys import Keys
-from b24_dedupe.settings import settings_or_exit
-from commands.arguments import positive_id
-from commands.session import run_with_redis
+from b24_dedupe.settings import Settings, settings_or_exit
+from commands.arguments import positive_int, record_ref
+from commands.session import Refusal, run_with_redis
 
 CSV_COLUMNS = (
     "id",
@@ -51,6 +53,23 @@ def _row(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
+def _choices(kind: type[enum.StrEnum]) -> Callable[[str], list[str]]:
+    """``merged,no_merge``: one or more values of ``kind`` (any case), comma-separated."""
+    known = {member.value.lower(): member.value for member in kind}
+
+    def parse(text: str) -> list[str]:
+        values = []
+        for item in (part.strip() for part in text.split(",")):
+            if item.lower() not in known:
+                raise argparse.ArgumentTypeError(
+                    f"{item!r} is not one of: {', '.join(known.values())}"
+                )
+            values.append(known[item.lower()])
+        return values
+
+    return parse
+
+
 def run_audit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     settings = settings_or_exit(parser)
 
@@ -59,8 +78,7 @@ def run_audit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         if args.action == "show":
             entry = await audit.get(args.audit_id)
             if entry is None:
-                print(f"no audit entry {args.audit_id}", file=sys.stderr)
-                return 1
+                raise Refusal(f"no audit entry {args.audit_id}: `b24-dedupe audit` lists them")
             print(
                 entry.to_json()
                 if args.json
@@ -73,13 +91,14 @@ def run_audit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             async for entry in audit.entries():
                 writer.writerow(_row(entry))
             return 0
-        entries = await audit.latest(args.limit)
-        if args.record:
-            try:
-                record = RecordRef.parse(args.record)
-            except ValueError:
-                parser.error("--record takes ENTITY:ID, such as contact:12")
-            entries = await audit.for_record(record)
+        if args.action == "prune":
+            return await prune(audit, settings, args.dry_run)
+        entries = await audit.find(
+            args.limit,
+            record=args.record,
+            decisions=[Decision(value) for value in _flat(args.decision)],
+            outcomes=_flat(args.outcome),
+        )
         for entry in entries:
             if args.json:
                 print(entry.to_json())
@@ -94,12 +113,33 @@ def run_audit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     return run_with_redis(parser, settings, work)
 
 
+async def prune(audit: AuditLog, settings: Settings, dry_run: bool) -> int:
+    result = await audit.prune(
+        settings.audit_retention_days, settings.audit_merge_retention_days, dry_run=dry_run
+    )
+    print(
+        f"{'would remove' if dry_run else 'removed'} {result.brief} entries without a merge "
+        f"({_kept(settings.audit_retention_days)}, AUDIT_RETENTION_DAYS) and "
+        f"{result.lasting} entries of merges and restores "
+        f"({_kept(settings.audit_merge_retention_days)}, AUDIT_MERGE_RETENTION_DAYS)"
+    )
+    return 0
+
+
+def _flat(lists: list[list[str]] | None) -> list[str]:
+    return [value for values in lists or [] for value in values]
+
+
+def _kept(days: float) -> str:
+    return f"kept {days:g} days" if days > 0 else "kept for ever"
+
+
 def register(commands: Any) -> None:
     """Add ``audit`` to the ``b24-dedupe`` parser."""
     audit = commands.add_parser(
         "audit",
         help="list, show or export the audit trail",
-        description="Every decision the worker made, newest first.",
+        description="Every decision the worker made, newest first (--record too).",
     )
     audit_actions = audit.add_subparsers(dest="action", metavar="ACTION")
     audit.set_defaults(action="list")
@@ -107,9 +147,33 @@ def register(commands: Any) -> None:
     # The options may come before or after the action. The action's own copies default
     # to SUPPRESS: argparse would otherwise overwrite `audit --json list` with False.
     for target, default in ((audit, {}), (listing, {"default": argparse.SUPPRESS})):
-        target.add_argument("--limit", type=positive_id, **{"default": 50, **default})
         target.add_argument(
-            "--record", help="only decisions about ENTITY:ID (contact:12)", **default
+            "--limit",
+            type=positive_int,
+            help="most entries shown (50)",
+            **{"default": 50, **default},
+        )
+        target.add_argument(
+            "--record",
+            type=record_ref,
+            help="only decisions about ENTITY:ID (contact:12), newest first",
+            **default,
+        )
+        target.add_argument(
+            "--decision",
+            type=_choices(Decision),
+            action="append",
+            metavar="DECISION",
+            help="only these decisions (comma-separated or repeated): " + ", ".join(Decision),
+            **default,
+        )
+        target.add_argument(
+            "--outcome",
+            type=_choices(Outcome),
+            action="append",
+            metavar="OUTCOME",
+            help="only these outcomes (comma-separated or repeated): " + ", ".join(Outcome),
+            **default,
         )
         target.add_argument("--json", action="store_true", help="JSON lines", **default)
     show = audit_actions.add_parser("show", help="one entry in full")
@@ -119,4 +183,12 @@ def register(commands: Any) -> None:
     )
     export = audit_actions.add_parser("export", help="every entry as CSV (for a spreadsheet)")
     export.add_argument("--csv", action="store_true", default=True, help="CSV (the default)")
+    pruning = audit_actions.add_parser(
+        "prune",
+        help="remove the entries past their retention (the worker does it daily)",
+        description="Remove entries without a merge older than AUDIT_RETENTION_DAYS and "
+        "merge entries older than AUDIT_MERGE_RETENTION_DAYS (0: kept for ever); entries "
+        "of merges still pending are never removed.",
+    )
+    pruning.add_argument("--dry-run", action="store_true", help="count, remove nothing")
     audit.set_defaults(run=lambda a: run_audit(audit, a))

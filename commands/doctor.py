@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 from collections.abc import Awaitable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -47,7 +48,7 @@ from b24_dedupe.keys import Keys
 from b24_dedupe.settings import Settings, settings_or_exit
 from commands.fields import FIELD_LIMIT
 from commands.session import redis_location
-from worker.app import worker_options
+from worker.app import HEALTH_CHECK_SECONDS, worker_options
 
 Level = Literal["ok", "info", "warn", "FAIL"]
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -131,18 +132,27 @@ def check_configuration(settings: Settings, report: Report) -> Webhook | None:
 
 
 def check_journal(path: Path, report: Report) -> None:
-    existing = path
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if existing.is_dir() and os.access(existing, os.W_OK | os.X_OK):
-        report.add("configuration", "ok", f"audit journal directory {path} is writable")
-    else:
+    """Write, fsync and remove a file there, as the worker's journal does (``os.access``
+    says yes to root for a directory no one can write, such as one under /proc)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".doctor-{os.getpid()}-{secrets.token_hex(4)}"
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, b"b24-dedupe doctor\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            probe.unlink(missing_ok=True)
+    except OSError as exc:
         report.add(
             "configuration",
             "FAIL",
-            f"AUDIT_JOURNAL_DIR {path} cannot be written by this user: merges would fail "
-            "before they start",
+            f"AUDIT_JOURNAL_DIR {path} cannot be written by this user "
+            f"({exc.strerror or exc}): merges would fail before they start",
         )
+    else:
+        report.add("configuration", "ok", f"audit journal directory {path} is writable")
 
 
 # -- Redis ----------------------------------------------------------------------------
@@ -192,9 +202,47 @@ async def check_redis(settings: Settings, report: Report) -> None:
                 f"maxmemory-policy is {policy}: when memory runs short Redis deletes keys, "
                 "queued jobs and audit entries among them; use noeviction",
             )
+        await check_memory(redis, report)
         await check_work(redis, keys, worker_options(settings)["health_check_key"], report)
     finally:
         await redis.aclose()
+
+
+# Past this share of maxmemory, doctor warns: a full Redis (noeviction) refuses writes,
+# and the ingress then answers 503 to events Bitrix24 will not send again.
+MEMORY_WARN_SHARE = 0.8
+
+
+def _size(count: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if count < 1024 or unit == "GB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} GB"
+
+
+async def check_memory(redis: aioredis.Redis, report: Report) -> None:
+    """Memory used against ``maxmemory`` (docs/operations.md, "Storage and retention")."""
+    memory = await redis.info("memory")
+    used = float(memory.get("used_memory", 0))
+    limit = float(memory.get("maxmemory", 0))
+    if limit <= 0:
+        report.add(
+            "redis",
+            "info",
+            f"Redis uses {_size(used)}; no maxmemory is set: set one below the machine's "
+            "memory (docs/operations.md, Storage and retention)",
+        )
+    elif used >= MEMORY_WARN_SHARE * limit:
+        report.add(
+            "redis",
+            "warn",
+            f"Redis uses {_size(used)} of maxmemory {_size(limit)}: when it is full, events "
+            "are refused (503); raise maxmemory, or shorten AUDIT_RETENTION_DAYS and run "
+            "`b24-dedupe audit prune`",
+        )
+    else:
+        report.add("redis", "ok", f"Redis uses {_size(used)} of maxmemory {_size(limit)}")
 
 
 async def check_work(redis: aioredis.Redis, keys: Keys, health_key: str, report: Report) -> None:
@@ -214,8 +262,8 @@ async def check_work(redis: aioredis.Redis, keys: Keys, health_key: str, report:
         report.add(
             "worker",
             "warn",
-            "no worker has reported in the last hour: is `b24-dedupe worker` running "
-            "with this REDIS_URL and REDIS_PREFIX?",
+            f"no worker has reported in the last {HEALTH_CHECK_SECONDS} s: is "
+            "`b24-dedupe worker` running with this REDIS_URL and REDIS_PREFIX?",
         )
     else:
         report.add("worker", "ok", f"a worker reported: {health.decode(errors='replace')}")

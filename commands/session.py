@@ -1,9 +1,10 @@
 """Running one administrative command against Redis and the portal.
 
-What can go wrong becomes an exit code and a sentence: bad configuration, a Redis that
-does not answer, or a webhook the portal refuses exit 2 through ``parser.error``;
-any other failure of the portal (a limit, a fault) prints its reason and exits 1.
-Messages name the portal's host, never the webhook URL (its path is the secret).
+What can go wrong becomes an exit code and one line: bad configuration, a Redis that
+does not answer, a portal that cannot be reached or a webhook it refuses exit 2
+(:func:`b24_dedupe.settings.exit_with`); any other failure of the portal (a limit, a
+fault) prints its reason and exits 1. Messages name the portal's host, never the
+webhook URL (its path is the secret).
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from b24.client import (
     Bitrix24Client,
     Overloaded,
     PermissionDenied,
+    TransientError,
     Webhook,
     WebhookURLError,
 )
 from b24_dedupe.logs import configure, settings_secrets
 from b24_dedupe.portal import client_from_settings
-from b24_dedupe.settings import Settings
+from b24_dedupe.settings import Settings, exit_with
 
 PortalWork = Callable[[Bitrix24Client, aioredis.Redis], Awaitable[int]]
 RedisWork = Callable[[aioredis.Redis], Awaitable[int]]
@@ -41,23 +43,20 @@ class Refusal(Exception):
 def webhook_or_exit(parser: argparse.ArgumentParser, settings: Settings) -> Webhook:
     """The configured inbound webhook; exit 2 when it is missing or malformed."""
     if settings.b24_webhook_url is None:
-        parser.error(
+        exit_with(
+            parser,
             "B24_WEBHOOK_URL is not set: the inbound webhook "
-            "https://PORTAL/rest/USER_ID/SECRET/ with the crm scope"
+            "https://PORTAL/rest/USER_ID/SECRET/ with the crm scope",
         )
     try:
         return Webhook.parse(settings.b24_webhook_url)
     except WebhookURLError as exc:
-        parser.error(f"B24_WEBHOOK_URL: {exc}")
+        exit_with(parser, f"B24_WEBHOOK_URL: {exc}")
 
 
-def needs_portal(parser: argparse.ArgumentParser, settings: Settings) -> None:
-    """Exit 2 unless an inbound webhook is configured."""
-    if settings.b24_webhook_url is None:
-        parser.error(
-            "B24_WEBHOOK_URL is not set: the inbound webhook "
-            "https://PORTAL/rest/USER_ID/SECRET/ with the crm scope"
-        )
+def needs_portal(parser: argparse.ArgumentParser, settings: Settings) -> Webhook:
+    """The configured inbound webhook; exit 2 when it is missing or malformed."""
+    return webhook_or_exit(parser, settings)
 
 
 async def _with_redis(settings: Settings, work: RedisWork) -> int:
@@ -72,8 +71,19 @@ def run_with_redis(parser: argparse.ArgumentParser, settings: Settings, work: Re
     """Run ``work`` with a Redis connection; exit 2 when Redis cannot be reached."""
     try:
         return asyncio.run(_with_redis(settings, work))
-    except (ConnectionError, OSError, aioredis.ConnectionError) as exc:
-        parser.error(f"cannot reach Redis at REDIS_URL: {exc}")
+    except Refusal as exc:
+        exit_with(parser, str(exc))
+    except (RedisError, OSError) as exc:
+        redis_unreachable(parser, settings, exc)
+
+
+def redis_unreachable(
+    parser: argparse.ArgumentParser, settings: Settings, exc: BaseException
+) -> NoReturn:
+    exit_with(
+        parser,
+        f"cannot reach Redis at {redis_location(settings.redis_url)} (REDIS_URL): {exc}",
+    )
 
 
 def redis_location(url: str) -> str:
@@ -88,7 +98,15 @@ def refused(parser: argparse.ArgumentParser, portal: str, exc: AuthError) -> NoR
         if isinstance(exc, PermissionDenied)
         else ("the webhook is not accepted")
     )
-    parser.error(f"portal {portal}: {what} ({exc}); `b24-dedupe doctor` explains")
+    exit_with(parser, f"portal {portal}: {what} ({exc}); `b24-dedupe doctor` explains")
+
+
+def unreachable(parser: argparse.ArgumentParser, portal: str, exc: TransientError) -> NoReturn:
+    exit_with(
+        parser,
+        f"cannot reach portal {portal} ({exc}): check the host in B24_WEBHOOK_URL and the "
+        "network; `b24-dedupe doctor` explains",
+    )
 
 
 def run_with_portal(parser: argparse.ArgumentParser, settings: Settings, work: PortalWork) -> int:
@@ -111,11 +129,16 @@ def run_with_portal(parser: argparse.ArgumentParser, settings: Settings, work: P
     try:
         return asyncio.run(main())
     except Refusal as exc:
-        parser.error(str(exc))
+        exit_with(parser, str(exc))
     except (RedisError, OSError) as exc:
-        parser.error(f"cannot reach Redis at {redis_location(settings.redis_url)}: {exc}")
+        redis_unreachable(parser, settings, exc)
     except AuthError as exc:
         refused(parser, webhook.portal, exc)
+    except TransientError as exc:
+        if not exc.sent:  # the connection could not be opened: a host or network problem
+            unreachable(parser, webhook.portal, exc)
+        print(f"portal {webhook.portal}: {exc}", file=sys.stderr)
+        return 1
     except Overloaded as exc:
         print(
             f"portal {webhook.portal}: REST is blocked (OVERLOAD_LIMIT, {exc}); only Bitrix24 "

@@ -6,10 +6,8 @@ import argparse
 import asyncio
 from typing import Any
 
-from pydantic import ValidationError
-
 from b24_dedupe.logs import configure_from_settings
-from b24_dedupe.settings import Settings
+from b24_dedupe.settings import exit_with, settings_or_exit
 from webhooks_in.server import serve
 
 
@@ -19,23 +17,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    """Read the settings, check them, serve. Configuration errors exit 2 via ``parser.error``."""
+    """Read the settings, check them, serve. Configuration errors exit 2 with one line."""
     if args.port is not None and not 0 <= args.port <= 65535:
         parser.error(f"--port must be between 0 and 65535, not {args.port}")
     if args.host is not None and not args.host.strip():
         parser.error("--host must not be empty")
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']).upper() or 'settings'}: {error['msg']}"
-            for error in exc.errors()
-        )
-        parser.error(f"bad configuration: {problems}")
+    settings = settings_or_exit(parser)
     if not settings.application_tokens():
-        parser.error(
+        exit_with(
+            parser,
             "B24_APPLICATION_TOKEN is not set: without it every event would be refused (401). "
-            "Set it to the outbound webhook's application token (comma-separated to rotate)."
+            "Set it to the outbound webhook's application token (comma-separated to rotate).",
         )
     host = args.host if args.host is not None else settings.web_host
     port = args.port if args.port is not None else settings.web_port
@@ -43,7 +35,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         asyncio.run(serve(settings, host, port))
     except OSError as exc:
-        parser.error(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        exit_with(parser, f"cannot listen on {host}:{port}: {exc.strerror or exc}")
     return 0
 
 

@@ -15,7 +15,8 @@ import redis.asyncio as aioredis
 from b24.emulator.config import EmulatorConfig
 from b24.emulator.server import RunningEmulator, running_emulator
 
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6391/0")
+# `make test` starts its own Redis (scripts/local-redis.sh test 6392) and sets REDIS_URL.
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6392/0")
 
 StartEmulator = Callable[..., Awaitable[RunningEmulator]]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -18,8 +18,13 @@ from webhooks_in.state import CONFIG, METRICS, PIPELINE, IngressConfig
 REDIS_TIMEOUT_SECONDS = 2.0
 
 
-def create_app(settings: Settings) -> web.Application:
-    """The ingress for ``settings``; Redis is connected while the app runs."""
+def create_app(
+    settings: Settings, *, worker_alive: Callable[[], bool] | None = None
+) -> web.Application:
+    """The ingress for ``settings``; Redis is connected while the app runs.
+
+    ``worker_alive``: in a process that runs a worker too, whether it runs (``/readyz``).
+    """
     # client_max_size: aiohttp refuses longer bodies while reading (we answer 413).
     app = web.Application(client_max_size=settings.max_body_bytes)
     app[CONFIG] = IngressConfig(
@@ -27,6 +32,7 @@ def create_app(settings: Settings) -> web.Application:
         tokens=tuple(settings.application_tokens()),
         debounce_seconds=settings.debounce_seconds,
         max_body_bytes=settings.max_body_bytes,
+        worker_alive=worker_alive,
     )
     app[METRICS] = IngressMetrics()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -19,6 +20,10 @@ class IngressConfig:
     tokens: tuple[str, ...]
     debounce_seconds: float
     max_body_bytes: int
+    # In a process that also runs the worker (``serve``, the demo): whether its loop
+    # runs. ``/readyz`` is 503 while it does not, so that no event is accepted that
+    # nothing would process. None for the ingress alone.
+    worker_alive: Callable[[], bool] | None = None
 
 
 CONFIG = web.AppKey("config", IngressConfig)

@@ -149,7 +149,12 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready: Redis answers a PING on the connection that stores the events."""
+    """Ready: Redis answers a PING on the connection that stores the events, and in a
+    process that runs a worker too (``serve``), that worker runs."""
+    alive = request.app[CONFIG].worker_alive
+    if alive is not None and not alive():
+        log.warning("not ready: the worker of this process is not running")
+        return web.json_response({"status": "unavailable", "worker": "down"}, status=503)
     try:
         async with asyncio.timeout(READY_TIMEOUT_SECONDS):
             await request.app[PIPELINE].execute("PING")

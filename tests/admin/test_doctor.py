@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import aiohttp
 import redis.asyncio as aioredis
 
 from b24.emulator.server import RunningEmulator, free_port
 from b24_dedupe.keys import Keys
+from b24_dedupe.settings import Settings
+from commands.doctor import Report, check_journal
 from tests.admin.conftest import TOKEN, RunCli, cli_env
+from worker.app import HEALTH_CHECK_SECONDS, worker_options
 
 
 def _lines(text: str, level: str, area: str) -> list[str]:
@@ -144,3 +148,32 @@ async def test_halted_work_is_reported(
 async def test_help(run_cli: RunCli, redis_namespace: str) -> None:
     result = await run_cli("doctor", "--help", env=cli_env(None, redis_namespace))
     assert result.code == 0 and "usage: b24-dedupe doctor" in result.out
+
+
+def test_a_journal_directory_is_tried_with_a_real_write(tmp_path: Path) -> None:
+    # os.access says yes to root for /proc; only a write tells (issue 11).
+    report = Report()
+    check_journal(Path("/proc/nope/journal"), report)
+    (finding,) = report.findings
+    assert finding.level == "FAIL" and "AUDIT_JOURNAL_DIR /proc/nope/journal cannot be" in (
+        finding.text
+    )
+    report = Report()
+    check_journal(tmp_path / "journal", report)
+    assert [f.level for f in report.findings] == ["ok"]
+    assert list((tmp_path / "journal").iterdir()) == []  # the probe is gone
+
+
+async def test_redis_memory_and_a_missing_worker_are_reported(
+    run_cli: RunCli, emulator: RunningEmulator, redis_namespace: str, redis_client: aioredis.Redis
+) -> None:
+    result = await run_cli("doctor", env=cli_env(emulator.webhook_url, redis_namespace))
+    (memory,) = [line for line in result.out.splitlines() if "Redis uses" in line]
+    limit = int((await redis_client.config_get("maxmemory"))["maxmemory"])
+    assert ("maxmemory" in memory) and (("no maxmemory is set" in memory) == (limit == 0))
+    # A worker reports every HEALTH_CHECK_SECONDS; doctor says since when none did.
+    (worker,) = _lines(result.out, "warn", "worker")
+    assert f"no worker has reported in the last {HEALTH_CHECK_SECONDS} s" in worker
+    assert worker_options(Settings(_env_file=None))["health_check_interval"] == (
+        HEALTH_CHECK_SECONDS
+    )

@@ -2,9 +2,10 @@
 
 While it is gone the ingress answers 503 (Bitrix24 does not resend: the periodic
 scan is what finds those changes, see test_lost_events), and ``/readyz`` says so;
-it recovers by itself. Workers lose their connection and exit (arq does not
-reconnect); the supervisor restarts them as compose's ``restart: unless-stopped``
-does, and they wait for Redis. No job accepted before the restart is lost.
+it recovers by itself. Workers lose their connection, hand their jobs back and wait
+for Redis in the same process (worker/loop.py); should one exit, the supervisor
+restarts it as compose's ``restart: unless-stopped`` does. No job accepted before the
+restart is lost.
 """
 
 from __future__ import annotations

@@ -87,7 +87,7 @@ async def test_scan_then_a_burst_worker_cleans_an_existing_base(
 
 async def test_audit_show_unknown_id(redis_namespace: str, redis_client: aioredis.Redis) -> None:
     code, _, err = await run_cli("audit", "show", "nope", env=environment(redis_namespace))
-    assert code == 1 and "no audit entry nope" in err
+    assert code == 2 and "no audit entry nope" in err  # as restore: exit 2 (issue 7)
 
 
 async def test_audit_lists_newest_first(redis_namespace: str, redis_client: aioredis.Redis) -> None:
