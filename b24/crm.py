@@ -30,6 +30,15 @@ COMMUNICATION_TYPES: tuple[str, ...] = ("PHONE", "EMAIL")
 FIND_BY_COMM_MAX_VALUES = 20
 
 
+class MergeStatus(enum.StrEnum):
+    """``crm.entity.mergeBatch``'s ``STATUS`` (docs: crm.entity.mergeBatch)."""
+
+    SUCCESS = "SUCCESS"
+    CONFLICT = "CONFLICT"  # a field the merger's rules do not settle: nothing written
+    ERROR = "ERROR"  # any other failure of the merger
+    NOT_FOUND = "NOT_FOUND"  # the survivor vanished while the request ran
+
+
 class Change(enum.StrEnum):
     """What an outbound CRM event says happened to a record."""
 

@@ -6,7 +6,8 @@
         --naive-events 0 --memory-events 0
 
 All on 127.0.0.1. The portal emulator runs in this process at the docs' default limits
-(2 requests/s, burst 50; operating limit 480 s per 10 minutes; method times of
+(2 requests/s, burst 50; operating limit 420 s per 10 minutes, the Bitrix24 source's
+default; method times of
 ``b24.emulator.config.DEFAULT_METHOD_TIMES``: mergeBatch 2 s, findbycomm 0.02 s, the
 rest 0.005 s, accounted but not slept), seeded with a generated portal
 (``bench/_drain_portal.py``: 20,000 contacts, 5,000 leads, 3,000 companies, with
@@ -186,6 +187,17 @@ def log_warnings(children: list[Child]) -> dict[str, int]:
 
 
 # -- one drain ---------------------------------------------------------------------------
+OPERATING_LIMIT = 420.0  # s of a method's time per window (EmulatorConfig's default)
+OPERATING_WINDOW = 600.0
+
+
+def operating_floor(merges: int, merge_time: float) -> float:
+    """The least wall time ``merges`` mergeBatch calls can take at the operating limit:
+    the first window's budget at once, then 420 s of merging per 600 s."""
+    spent = merges * merge_time
+    return round(max(0.0, spent - OPERATING_LIMIT) * OPERATING_WINDOW / OPERATING_LIMIT, 1)
+
+
 @dataclass
 class Scenario:
     label: str
@@ -318,14 +330,15 @@ def verify(emulator: RunningEmulator, added: dict[tuple[str, int], Change]) -> d
     outcome: Counter[str] = Counter()
     for (entity, new_id), change in added.items():
         present = records[entity]
+        merged = new_id not in present and change.original in present
         if change.kind == "duplicate":
-            assert change.original is not None
-            merged = new_id not in present and change.original in present
             outcome["duplicates_merged" if merged else "duplicates_not_merged"] += 1
+        elif change.kind == "conflict":
+            # The same person with another position: Bitrix24 refuses; a rules file
+            # (--rules, e.g. POST = "newest") settles it first, else it waits for review.
+            outcome["conflicts_merged_by_rules" if merged else "conflicts_left_alone"] += 1
         elif new_id not in present:
             outcome["traps_or_new_records_merged_away"] += 1
-        elif change.kind == "conflict":
-            outcome["conflicts_left_alone"] += 1
     return dict(outcome)
 
 
@@ -367,6 +380,7 @@ async def run_drain(args: argparse.Namespace, scenario: Scenario) -> dict[str, A
                     b24_webhook_url=emulator.webhook_url,
                     b24_batch_commands=scenario.batch_commands,
                     worker_concurrency=args.concurrency,
+                    **({"merge_rules_file": args.rules} if args.rules else {}),
                 )
                 work = Path(tmp)
                 web = ["web", "--host", "127.0.0.1", "--port", str(ingress_port)]
@@ -429,6 +443,12 @@ async def run_drain(args: argparse.Namespace, scenario: Scenario) -> dict[str, A
         "command_errors": stats["command_errors"],
         "jobs": {k: int(v) for k, v in metrics.get("b24dd_worker_jobs_total", {}).items()},
         "merges": {k: int(v) for k, v in metrics.get("b24dd_worker_merges_total", {}).items()},
+        # mergeBatch answers as the portal gave them; CONFLICT should be 0 (predicted).
+        "mergebatch_answers": stats["merges"]["statuses"],
+        "operating_floor_s": operating_floor(
+            stats["commands"].get(MERGE_METHOD.lower(), 0), scenario.merge_time
+        ),
+        "rules": args.rules,
         "planted": planted,
         "peak_rss_mb": rss,
         "worker_log_warnings": warnings,
@@ -556,6 +576,9 @@ def print_table(results: list[dict[str, Any]]) -> None:
         ("requests per event", "requests_per_event"),
         ("commands per request", "commands_per_request"),
         ("merges by outcome", "merges"),
+        ("mergeBatch answers (portal)", "mergebatch_answers"),
+        ("operating-limit floor, s", "operating_floor_s"),
+        ("rules file", "rules"),
         ("refusals (HTTP)", "refusals"),
         ("errors inside batches", "command_errors"),
         ("jobs by decision", "jobs"),
@@ -653,6 +676,9 @@ def main() -> int:
         type=float,
         default=DEFAULT_METHOD_TIMES[MERGE_METHOD],
         help="seconds the emulator charges a mergeBatch (the docs' example: 2)",
+    )
+    parser.add_argument(
+        "--rules", help="MERGE_RULES_FILE for the workers (e.g. bench/drain-rules.toml)"
     )
     parser.add_argument("--deadline", type=float, default=2400.0, help="drain bound, s")
     parser.add_argument("--naive-deadline", type=float, default=1200.0, help="naive bound, s")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from b24.client import LimitError, MethodError, OutcomeUnknown
-from b24.crm import MERGE_BATCH, RecordRef
+from b24.crm import MERGE_BATCH, MergeStatus, RecordRef
 from b24.predict import predict_merge
 from b24_dedupe.audit import AuditEntry, merge_link
 from b24_dedupe.decisions import Decision, Outcome
@@ -130,7 +130,7 @@ async def _settle_and_merge(
     ordered = [fresh[i] for i in group]
     verdict = await predict_group(context, run, group, fresh)
     resolution = Resolution()
-    if verdict.status != Outcome.SUCCESS:
+    if verdict.status != MergeStatus.SUCCESS:
         fields = await context.fields.of(entity)
         conflicts = {c.code: c.values for c in verdict.conflicts}
         resolution = resolve(
@@ -170,7 +170,7 @@ async def _settle_and_merge(
         settled = predict_merge(
             entity, resolution.applied_to(ordered), fields, language=context.language
         )
-        if settled.status != Outcome.SUCCESS:
+        if settled.status != MergeStatus.SUCCESS:
             held = await hold_for_review(
                 context,
                 run,
@@ -228,7 +228,7 @@ async def _settle_and_merge(
                 await context.fields.of(entity),
                 language=context.language,
             )
-            if problems or recheck.status != Outcome.SUCCESS:
+            if problems or recheck.status != MergeStatus.SUCCESS:
                 pending.decision = Decision.NO_MERGE
                 pending.reason = (
                     "not merged: the records changed while the settled values "
@@ -306,14 +306,14 @@ async def _merge(context: DedupeContext, run: Run, group: list[int]) -> dict[str
             "error": f"{exc.code}: {exc.description}",
             "link": merge_link(entity, group, context.portal_url),
         }
-    status = str(result.get("STATUS")) if isinstance(result, dict) else Outcome.ERROR
-    if status == Outcome.SUCCESS:
+    status = str(result.get("STATUS")) if isinstance(result, dict) else MergeStatus.ERROR
+    if status == MergeStatus.SUCCESS:
         deleted = [int(i) for i in result.get("ENTITY_IDS") or []]
         after = await get_record(context, run, RecordRef(entity, survivor))
         if after is not None:
             await mark_survivor(context, RecordRef(entity, survivor), after)
         return {"status": Outcome.SUCCESS, "deleted": deleted, "survivor_after": after}
-    if status == Outcome.CONFLICT:
+    if status == MergeStatus.CONFLICT:
         return {"status": Outcome.CONFLICT, "link": merge_link(entity, group, context.portal_url)}
     return {
         "status": Outcome.ERROR,

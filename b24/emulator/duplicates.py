@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from b24.crm import EntityType
+from b24.crm import EntityType, MergeStatus
 from b24.emulator.errors import RestError
 from b24.emulator.fields import ENTITY_TYPES_BY_ID
 from b24.emulator.findbycomm import findbycomm
@@ -107,7 +107,7 @@ def _merge(ctx: Context, entity: EntityType, target_id: int, entity_ids: list[in
     portal, config = ctx.portal, ctx.config
     seed_ids = [i for i in entity_ids if i != target_id]
     if not seed_ids:
-        return "SUCCESS"  # nothing to merge: the merger returns at once
+        return MergeStatus.SUCCESS  # nothing to merge: the merger returns at once
     unique_seeds = list(dict.fromkeys(seed_ids))
     lang = language(config.language)
 
@@ -128,7 +128,7 @@ def _merge(ctx: Context, entity: EntityType, target_id: int, entity_ids: list[in
         zero_link_is_value=config.merge_zero_link_is_value,
         compare_utm=config.merge_compare_utm,
     )
-    if plan.status != "SUCCESS":
+    if plan.status != MergeStatus.SUCCESS:
         ctx.merges.note(entity.name, [target_id, *entity_ids], plan.status, plan.conflict_field)
         return plan.status
     _write(ctx, entity, target_id, plan)
@@ -141,11 +141,11 @@ def _merge(ctx: Context, entity: EntityType, target_id: int, entity_ids: list[in
                         portal.announce_update(child, child_id)
         if not portal.exists(entity, seed_id):
             # A repeated seed: its second delete fails (DELETE_FAILED) after the merge.
-            ctx.merges.note(entity.name, [target_id, *entity_ids], "ERROR")
-            return "ERROR"
+            ctx.merges.note(entity.name, [target_id, *entity_ids], MergeStatus.ERROR)
+            return MergeStatus.ERROR
         portal.delete(entity, seed_id)
-    ctx.merges.note(entity.name, [target_id, *entity_ids], "SUCCESS")
-    return "SUCCESS"
+    ctx.merges.note(entity.name, [target_id, *entity_ids], MergeStatus.SUCCESS)
+    return MergeStatus.SUCCESS
 
 
 def _write(ctx: Context, entity: EntityType, target_id: int, plan: MergePlan) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from b24.crm import MULTIFIELDS, EntityType
+from b24.crm import MULTIFIELDS, EntityType, MergeStatus
 from b24.predict.fields import (
     Options,
     field_type,
@@ -76,9 +76,9 @@ def predict_merge(
     present = [(php_intval(record.get("ID")), record) for record in records]
     present = [(rid, record) for rid, record in present if rid > 0]
     if not present:  # mergebatchaction.php:58-63 (HTTP 400)
-        return Verdict("ERROR", None, [], reason="entityIds has no existing record")
+        return Verdict(MergeStatus.ERROR, None, [], reason="entityIds has no existing record")
     if len(present) < 2:  # mergebatchaction.php:65-69: repeats count here (HTTP 400)
-        return Verdict("ERROR", None, [], reason="fewer than two existing records")
+        return Verdict(MergeStatus.ERROR, None, [], reason="fewer than two existing records")
 
     target_id, target_record = present[0]  # mergebatchaction.php:72
     seed_map: dict[int, Record] = {}
@@ -88,7 +88,9 @@ def predict_merge(
     seeds = list(seed_map)
     original = copy.deepcopy(dict(target_record))
     if not seeds:  # entitymerger.php:361-364: nothing to merge, the action says SUCCESS
-        return Verdict("SUCCESS", target_id, [], [], original, "only the target's own id repeated")
+        return Verdict(
+            MergeStatus.SUCCESS, target_id, [], [], original, "only the target's own id repeated"
+        )
 
     targ: dict[str, Any] = copy.deepcopy(dict(target_record))
     conflicts: list[FieldConflict] = []
@@ -104,17 +106,21 @@ def predict_merge(
 
     if conflicts:
         refused = ", ".join(f"{c.code} ({c.kind})" for c in conflicts)
-        return Verdict("CONFLICT", target_id, seeds, conflicts, original, f"refused: {refused}")
+        return Verdict(
+            MergeStatus.CONFLICT, target_id, seeds, conflicts, original, f"refused: {refused}"
+        )
     repeated = len(present) - 1 - sum(1 for rid, _ in present[1:] if rid == target_id)
     if repeated > len(seeds):
         # entitymerger.php:353-359 keeps a repeated seed in $seedIDs (only $seedMap is keyed
         # by id), and :482-485 deletes each entry: the second delete of one id fails
         # (contactmerger.php:243-258 DELETE_FAILED) after the merge took effect: ERROR.
-        return Verdict("ERROR", target_id, seeds, [], targ, "a repeated seed: DELETE_FAILED")
+        return Verdict(
+            MergeStatus.ERROR, target_id, seeds, [], targ, "a repeated seed: DELETE_FAILED"
+        )
     changed = [code for code in targ if targ.get(code) != original.get(code)]
     reason = f"{len(seeds)} record(s) merge into {target_id}"
     reason += f"; changed: {', '.join(changed)}" if changed else "; no field changes"
-    return Verdict("SUCCESS", target_id, seeds, [], targ, reason)
+    return Verdict(MergeStatus.SUCCESS, target_id, seeds, [], targ, reason)
 
 
 def _merge_entity_fields(

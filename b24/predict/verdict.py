@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Status = Literal["SUCCESS", "CONFLICT", "ERROR"]
+from b24.crm import MergeStatus
+
+Status = Literal[MergeStatus.SUCCESS, MergeStatus.CONFLICT, MergeStatus.ERROR]
 
 
 @dataclass(frozen=True)

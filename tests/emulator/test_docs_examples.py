@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from b24.crm import MergeStatus
 from b24.emulator.server import RunningEmulator
 from tests.conftest import StartEmulator
 
@@ -91,7 +92,7 @@ async def test_example_runs_verbatim(prepared_portal: RunningEmulator, command: 
     assert "error" not in body, body
     assert "result" in body and "time" in body
     if _method(command) == "crm.entity.mergeBatch":
-        assert body["result"] == {"STATUS": "SUCCESS", "ENTITY_IDS": [101, 102]}
+        assert body["result"] == {"STATUS": MergeStatus.SUCCESS, "ENTITY_IDS": [101, 102]}
     if _method(command) == "crm.duplicate.findbycomm":
         assert body["result"] == {"CONTACT": [100, 101, 102]}
 

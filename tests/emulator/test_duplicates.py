@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from b24.crm import MergeStatus
 from b24.emulator.server import RunningEmulator
 from tests.conftest import StartEmulator
 from tests.emulator.conftest import Rest, rest_call
@@ -166,7 +167,7 @@ async def test_merge_success_keeps_survivor_fills_empty_and_unites_multifields(
     result = await ok(
         "crm.entity.mergeBatch", {"params": {"entityTypeId": 3, "entityIds": [first, second]}}
     )
-    assert result == {"STATUS": "SUCCESS", "ENTITY_IDS": [second]}
+    assert result == {"STATUS": MergeStatus.SUCCESS, "ENTITY_IDS": [second]}
     survivor = await ok("crm.contact.get", {"id": first})
     assert survivor["LAST_NAME"] == "Petrov"
     assert [p["VALUE"] for p in survivor["PHONE"]] == ["+7 999 123-45-67", "+7 495 111-22-33"]
@@ -184,7 +185,7 @@ async def test_merge_conflict_changes_nothing(ok: Ok) -> None:
         form=True,
     )
     # mergebatchaction.php:83-104: ENTITY_IDS are the seeds on a CONFLICT too
-    assert result == {"STATUS": "CONFLICT", "ENTITY_IDS": [second]}
+    assert result == {"STATUS": MergeStatus.CONFLICT, "ENTITY_IDS": [second]}
     assert (await ok("crm.contact.get", {"id": second}))["NAME"] == "Pyotr"
 
 
@@ -195,7 +196,7 @@ async def test_merge_of_three_with_first_as_survivor(ok: Ok) -> None:
         "crm.entity.mergeBatch",
         {"params": {"entityTypeId": 3, "entityIds": [survivor, ids[0], ids[1]]}},
     )
-    assert result == {"STATUS": "SUCCESS", "ENTITY_IDS": [ids[0], ids[1]]}
+    assert result == {"STATUS": MergeStatus.SUCCESS, "ENTITY_IDS": [ids[0], ids[1]]}
     emails = [e["VALUE"] for e in (await ok("crm.contact.get", {"id": survivor}))["EMAIL"]]
     assert sorted(emails) == ["s0@x.io", "s1@x.io", "s2@x.io"]
 
@@ -205,7 +206,7 @@ async def test_lead_stages_that_differ_are_not_compared(ok: Ok) -> None:
     a = await ok("crm.lead.add", {"fields": {"TITLE": "Deal", "STATUS_ID": "NEW"}})
     b = await ok("crm.lead.add", {"fields": {"TITLE": "Deal", "STATUS_ID": "JUNK"}})
     result = await ok("crm.entity.mergeBatch", {"params": {"entityTypeId": 1, "entityIds": [a, b]}})
-    assert result == {"STATUS": "SUCCESS", "ENTITY_IDS": [b]}
+    assert result == {"STATUS": MergeStatus.SUCCESS, "ENTITY_IDS": [b]}
     assert (await ok("crm.lead.get", {"id": a}))["STATUS_ID"] == "NEW"
 
 

@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from b24.crm import MergeStatus
 from b24.emulator.server import RunningEmulator, free_port
 from b24.phpquery import parse_php_query
 from tests.conftest import StartEmulator
@@ -122,7 +123,7 @@ async def test_merge_sends_survivor_update_and_deletes(
         "crm.entity.mergeBatch",
         {"params": {"entityTypeId": 1, "entityIds": [6, 5, 7]}},
     )
-    assert body["result"]["STATUS"] == "SUCCESS"
+    assert body["result"]["STATUS"] == MergeStatus.SUCCESS
     events = await target.wait_for(3)
     assert sorted((e["event"], e["data"]["FIELDS"]["ID"]) for e in events) == [
         ("ONCRMLEADDELETE", "5"),

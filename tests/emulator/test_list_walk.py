@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from b24.crm import EntityType
+from b24.crm import EntityType, MergeStatus
 from b24.emulator import errors, listing
 from b24.emulator.portal import Portal
 from b24.emulator.server import RunningEmulator
@@ -91,7 +91,7 @@ async def test_fast_walk_across_deletes_merges_and_adds(
     merged = await ok(
         "crm.entity.mergeBatch", {"params": {"entityTypeId": 3, "entityIds": [100, 101]}}
     )
-    assert merged["STATUS"] == "SUCCESS", merged
+    assert merged["STATUS"] == MergeStatus.SUCCESS, merged
     new_id = await ok("crm.contact.add", {"fields": {"NAME": "Late"}})
 
     after = seen[-1]

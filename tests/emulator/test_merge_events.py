@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 
-from b24.crm import EntityType
+from b24.crm import EntityType, MergeStatus
 from b24.emulator.server import RunningEmulator
 from tests.conftest import StartEmulator
 from tests.emulator.conftest import rest_call
@@ -57,7 +57,7 @@ async def test_one_update_then_one_delete_per_seed(
     ]
     before = await _ok(http, emulator, "crm.contact.get", {"id": ids[0]})
     announced = _listen(emulator)
-    assert (await _merge(http, emulator, 3, ids))["STATUS"] == "SUCCESS"
+    assert (await _merge(http, emulator, 3, ids))["STATUS"] == MergeStatus.SUCCESS
     assert announced == [
         ("ONCRMCONTACTUPDATE", ids[0]),
         ("ONCRMCONTACTDELETE", ids[1]),
@@ -77,7 +77,10 @@ async def test_a_conflict_sends_nothing(
     a = await _ok(http, emulator, "crm.contact.add", {"fields": {"NAME": "Ivan"}})
     b = await _ok(http, emulator, "crm.contact.add", {"fields": {"NAME": "Oleg"}})
     announced = _listen(emulator)
-    assert (await _merge(http, emulator, 3, [a, b])) == {"STATUS": "CONFLICT", "ENTITY_IDS": [b]}
+    assert (await _merge(http, emulator, 3, [a, b])) == {
+        "STATUS": MergeStatus.CONFLICT,
+        "ENTITY_IDS": [b],
+    }
     assert announced == []
 
 
@@ -88,10 +91,13 @@ async def test_a_repeated_seed_sends_its_delete_once(
     a = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L"}})
     b = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L"}})
     announced = _listen(emulator)
-    assert (await _merge(http, emulator, 1, [a, b, b])) == {"STATUS": "ERROR", "ENTITY_IDS": [b, b]}
+    assert (await _merge(http, emulator, 1, [a, b, b])) == {
+        "STATUS": MergeStatus.ERROR,
+        "ENTITY_IDS": [b, b],
+    }
     assert announced == [("ONCRMLEADUPDATE", a), ("ONCRMLEADDELETE", b)]
     async with http.get(emulator.root + "/_emulator/stats") as response:
-        assert (await response.json())["merges"]["statuses"] == {"ERROR": 1}
+        assert (await response.json())["merges"]["statuses"] == {MergeStatus.ERROR: 1}
 
 
 async def test_repeats_can_be_dropped_instead(
@@ -101,7 +107,7 @@ async def test_repeats_can_be_dropped_instead(
     a = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L"}})
     b = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L"}})
     assert (await _merge(http, emulator, 1, [a, a, b, b])) == {
-        "STATUS": "SUCCESS",
+        "STATUS": MergeStatus.SUCCESS,
         "ENTITY_IDS": [b],
     }
 
@@ -116,7 +122,7 @@ async def test_a_contacts_leads_move_to_the_survivor_quietly(
     lead = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L", "CONTACT_ID": b}})
     stamp = (await _ok(http, emulator, "crm.lead.get", {"id": lead}))["DATE_MODIFY"]
     announced = _listen(emulator)
-    assert (await _merge(http, emulator, 3, [a, b]))["STATUS"] == "SUCCESS"
+    assert (await _merge(http, emulator, 3, [a, b]))["STATUS"] == MergeStatus.SUCCESS
     moved = await _ok(http, emulator, "crm.lead.get", {"id": lead})
     assert moved["CONTACT_ID"] == str(a)
     assert moved["DATE_MODIFY"] == stamp
@@ -135,7 +141,7 @@ async def test_a_companys_contacts_and_leads_move_to_the_survivor(
     )
     lead = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L", "COMPANY_ID": b}})
     other = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L", "COMPANY_ID": 77}})
-    assert (await _merge(http, emulator, 4, [a, b]))["STATUS"] == "SUCCESS"
+    assert (await _merge(http, emulator, 4, [a, b]))["STATUS"] == MergeStatus.SUCCESS
     assert (await _ok(http, emulator, "crm.contact.get", {"id": contact}))["COMPANY_ID"] == str(a)
     assert (await _ok(http, emulator, "crm.lead.get", {"id": lead}))["COMPANY_ID"] == str(a)
     assert (await _ok(http, emulator, "crm.lead.get", {"id": other}))["COMPANY_ID"] == "77"
@@ -150,7 +156,7 @@ async def test_a_lead_merge_re_points_nothing(
     a = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L"}})
     b = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L"}})
     announced = _listen(emulator)
-    assert (await _merge(http, emulator, 1, [a, b]))["STATUS"] == "SUCCESS"
+    assert (await _merge(http, emulator, 1, [a, b]))["STATUS"] == MergeStatus.SUCCESS
     assert announced == [("ONCRMLEADUPDATE", a), ("ONCRMLEADDELETE", b)]
 
 
@@ -164,7 +170,7 @@ async def test_an_update_that_changes_nothing_can_be_skipped(
         a = await _ok(http, emulator, "crm.contact.add", {"fields": {"NAME": "Ivan"}})
         b = await _ok(http, emulator, "crm.contact.add", {"fields": {"NAME": "Ivan"}})
         announced = _listen(emulator)
-        assert (await _merge(http, emulator, 3, [a, b]))["STATUS"] == "SUCCESS"
+        assert (await _merge(http, emulator, 3, [a, b]))["STATUS"] == MergeStatus.SUCCESS
         assert announced.count(("ONCRMCONTACTUPDATE", a)) == events
 
 
@@ -176,7 +182,7 @@ async def test_re_pointed_children_can_be_announced(
     b = await _ok(http, emulator, "crm.contact.add", {"fields": {"NAME": "Ivan"}})
     lead = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L", "CONTACT_ID": b}})
     announced = _listen(emulator)
-    assert (await _merge(http, emulator, 3, [a, b]))["STATUS"] == "SUCCESS"
+    assert (await _merge(http, emulator, 3, [a, b]))["STATUS"] == MergeStatus.SUCCESS
     assert announced == [
         ("ONCRMCONTACTUPDATE", a),
         ("ONCRMLEADUPDATE", lead),
@@ -188,7 +194,7 @@ async def test_utm_fields_can_be_left_out_of_the_comparison(
     start_emulator: StartEmulator, http: aiohttp.ClientSession
 ) -> None:
     # utm.php:283-318: compared as strings (inference, merger-facts 2.3)
-    for compare, status in ((True, "CONFLICT"), (False, "SUCCESS")):
+    for compare, status in ((True, MergeStatus.CONFLICT), (False, MergeStatus.SUCCESS)):
         emulator = await start_emulator(rps=100, burst=100, merge_compare_utm=compare)
         a = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L", "UTM_SOURCE": "g"}})
         b = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L", "UTM_SOURCE": "y"}})

@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from b24.crm import EntityType
+from b24.crm import EntityType, MergeStatus
 from b24.emulator.server import RunningEmulator
 from tests.conftest import StartEmulator
 from tests.emulator.conftest import rest_call
@@ -108,7 +108,7 @@ async def test_merge_case(
     survivor_id = id_at(survivor_position)
     seeds = {id_at(p) for p in case.answer_ids} - {survivor_id}
     after = {i: await read(http, emulator, entity, i) for i in ids}
-    if case.status == "CONFLICT":
+    if case.status == MergeStatus.CONFLICT:
         assert after == before, "a CONFLICT writes nothing (entitymerger.php:410-436)"
         return
     assert all(after[i] is None for i in seeds), "every seed is deleted"

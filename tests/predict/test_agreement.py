@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from b24.crm import EntityType
+from b24.crm import EntityType, MergeStatus
 from b24.predict import predict_merge
 from tests.conftest import StartEmulator
 from tests.emulator.test_merger import NO_SUCH_ID, call, create, matches, read, shown
@@ -58,7 +58,7 @@ async def test_prediction_agrees_with_the_emulator(
     if case.conflict_field is not None:
         # The merger stops at the first refusing field; the prediction lists them all.
         assert case.conflict_field == verdict.conflicts[0].code, case.source
-    if case.status != "SUCCESS":
+    if case.status != MergeStatus.SUCCESS:
         return
     assert verdict.survivor == id_at(next(p for p in case.positions if p != MISSING))
     survivor = await read(http, emulator, entity, verdict.survivor)

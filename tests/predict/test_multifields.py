@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from b24.crm import MergeStatus
 from tests.predict import COMPANY, CONTACT, phone, predict, rec
 
 
@@ -79,7 +80,7 @@ def test_multifield_union(
     records: list[dict[str, Any]], expected: dict[str, list[tuple[str, str]]]
 ) -> None:
     verdict = predict(CONTACT, records)
-    assert verdict.status == "SUCCESS", verdict
+    assert verdict.status == MergeStatus.SUCCESS, verdict
     for type_id in ("PHONE", "EMAIL", "WEB", "IM"):
         got = [(e["VALUE"], e["VALUE_TYPE"]) for e in verdict.merged.get(type_id, [])]
         assert got == expected.get(type_id, []), (type_id, got)

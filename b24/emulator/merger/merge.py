@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from b24.crm import MergeStatus
 from b24.emulator.merger import php
 from b24.emulator.merger.kinds import (
     FIELD_KINDS,
@@ -129,11 +130,11 @@ def plan_merge(
         compare_utm=compare_utm,
     )
     if conflict is not None:
-        return MergePlan("CONFLICT", conflict)
+        return MergePlan(MergeStatus.CONFLICT, conflict)
     merge_bindings(entity_name, merged, list(seed_map.values()))
     new_items = merge_multifields(merged, list(seed_map.values()))
     conflict = merge_user_fields(merged, seed_map, user_fields, make_resolver)
     if conflict is not None:
-        return MergePlan("CONFLICT", conflict)
+        return MergePlan(MergeStatus.CONFLICT, conflict)
     changes = {code: value for code, value in merged.items() if target.get(code) != value}
-    return MergePlan("SUCCESS", changes=changes, new_items=new_items)
+    return MergePlan(MergeStatus.SUCCESS, changes=changes, new_items=new_items)
