@@ -4,7 +4,8 @@
 # Two stages: the first builds the virtual environment, the second gets only that
 # environment, so no compiler, headers or build cache reach the image that runs.
 
-ARG PYTHON_IMAGE=python:3.11-slim
+# Pinned: a rebuild gets the same base until the tag is changed on purpose.
+ARG PYTHON_IMAGE=python:3.11.9-slim
 
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
@@ -17,6 +18,7 @@ COPY b24 ./b24
 COPY b24_dedupe ./b24_dedupe
 COPY webhooks_in ./webhooks_in
 COPY worker ./worker
+COPY commands ./commands
 RUN pip install .
 
 FROM ${PYTHON_IMAGE} AS runtime

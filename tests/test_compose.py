@@ -41,6 +41,12 @@ SERVICES: dict[str, Any] = COMPOSE["services"]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 ENV_EXAMPLE = (ROOT / ".env.example").read_text()
 SETTING_NAMES = {name.upper() for name in Settings.model_fields}
+# Variables docker compose itself reads from .env (not settings of the service).
+COMPOSE_VARIABLES = {"PUBLIC_HOST", "REDIS_MAXMEMORY"}
+CADDYFILE = (ROOT / "deploy" / "Caddyfile").read_text()
+SECRETS_OVERRIDE: dict[str, Any] = yaml.safe_load(
+    (ROOT / "deploy" / "docker-compose.secrets.yml").read_text()
+)
 TOKEN = "compose-test-application-token"
 WAIT_ROUNDS = 300  # of 0.1 s: a bound on every wait, never an assertion about speed
 
@@ -125,8 +131,8 @@ def service_argv(name: str) -> list[str]:
 
 # -- structure ------------------------------------------------------------------------
 def test_services_and_the_demo_profile() -> None:
-    assert set(SERVICES) == {"redis", "web", "worker", "emulator", "demo"}
-    for name in ("redis", "web", "worker"):
+    assert set(SERVICES) == {"redis", "proxy", "web", "worker", "emulator", "demo"}
+    for name in ("redis", "proxy", "web", "worker"):
         assert "profiles" not in SERVICES[name], name
     for name in ("emulator", "demo"):
         assert SERVICES[name]["profiles"] == ["demo"], name
@@ -145,6 +151,11 @@ def test_redis_persists_on_a_volume_and_reports_health() -> None:
     assert command[0] == "redis-server"
     assert command[command.index("--appendonly") + 1] == "yes"
     assert command[command.index("--maxmemory-policy") + 1] == "noeviction"
+    # A bound on memory (issue 15): without one, noeviction only waits for the machine's.
+    assert interpolate(command[command.index("--maxmemory") + 1], {}) == "1gb"
+    assert interpolate(command[command.index("--maxmemory") + 1], {"REDIS_MAXMEMORY": "3gb"}) == (
+        "3gb"
+    )
     volume, _, target = redis["volumes"][0].partition(":")
     assert target == "/data" and volume in COMPOSE["volumes"]
     assert "redis-cli ping" in " ".join(redis["healthcheck"]["test"])
@@ -153,7 +164,7 @@ def test_redis_persists_on_a_volume_and_reports_health() -> None:
 
 def test_web_listens_on_8080_and_is_checked_on_readyz() -> None:
     web = SERVICES["web"]
-    assert web["ports"] == ["8080:8080"]
+    assert web["ports"] == ["127.0.0.1:8080:8080"]  # this machine only; the proxy is public
     assert web["environment"]["WEB_PORT"] == "8080" and web["environment"]["WEB_HOST"] == "0.0.0.0"
     assert web["healthcheck"]["test"][0] == "CMD"
     assert "/readyz" in " ".join(web["healthcheck"]["test"])
@@ -176,7 +187,10 @@ def test_every_setting_comes_from_the_environment() -> None:
         assert env_files == [{"path": ".env", "required": False}], name
         assert set(SERVICES[name].get("environment") or {}) <= SETTING_NAMES, name
     listed = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", ENV_EXAMPLE, re.MULTILINE))
-    assert listed == SETTING_NAMES
+    # The service's settings, and the compose file's own variables (read by compose).
+    assert listed == SETTING_NAMES | COMPOSE_VARIABLES
+    compose_text = (ROOT / "docker-compose.yml").read_text()
+    assert set(re.findall(r"\$\{([A-Z_]+)", compose_text)) == COMPOSE_VARIABLES
     # Each setting has a comment right above it (a line of its own or its default).
     lines = ENV_EXAMPLE.splitlines()
     for index, line in enumerate(lines):
@@ -200,6 +214,104 @@ def test_dockerfile_is_multi_stage_slim_and_not_root() -> None:
         assert tool not in runtime_text, tool
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".git", ".venv", ".env", "tests"} <= set(ignored)
+
+
+def _published(ports: list[str]) -> list[tuple[str, str]]:
+    """``[(host address, host port)]``; an address of "" is every interface."""
+    published = []
+    for mapping in ports:
+        parts = str(mapping).split(":")
+        address = parts[0] if len(parts) == 3 else ""
+        published.append((address, parts[-2]))
+    return published
+
+
+def test_only_the_proxy_faces_the_internet() -> None:
+    # Bitrix24 needs a public HTTPS handler; nothing else of ours is on every interface
+    # (issue 16): /metrics and the health checks stay on this machine.
+    public = sorted(
+        (name, port)
+        for name, service in SERVICES.items()
+        for address, port in _published(service.get("ports", []))
+        if address not in ("127.0.0.1", "[::1]")
+    )
+    assert public == [("proxy", "443"), ("proxy", "80")]
+    volumes = SERVICES["proxy"]["volumes"]
+    assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in volumes
+    assert {v.split(":")[0] for v in volumes} >= {"caddy-data"}  # certificates are kept
+    assert "caddy-data" in COMPOSE["volumes"]
+
+
+def _caddy_blocks(text: str) -> list[tuple[str, list[str]]]:
+    """The Caddyfile's ``handle`` blocks inside the site: (matcher, directives)."""
+    lines = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    blocks: list[tuple[str, list[str]]] = []
+    depth, current = 0, None
+    for line in lines:
+        if depth == 1 and line.startswith("handle") and line.endswith("{"):
+            current = (line.removeprefix("handle").removesuffix("{").strip(), [])
+            blocks.append(current)
+        elif depth >= 2 and current is not None and line != "}":
+            current[1].append(line)
+        depth += line.count("{") - line.count("}")
+    assert depth == 0, "unbalanced braces"
+    return blocks
+
+
+def test_the_proxy_forwards_the_webhook_and_nothing_else() -> None:
+    site = next(line for line in CADDYFILE.splitlines() if line.endswith("{") and "$" in line)
+    assert site.split()[0] == "{$PUBLIC_HOST}"  # a name: Caddy gets its certificate
+    assert SERVICES["proxy"]["environment"]["PUBLIC_HOST"] == "${PUBLIC_HOST:-localhost}"
+    matchers = dict(re.findall(r"^\s*(@\w+) path (\S+)$", CADDYFILE, re.MULTILINE))
+    blocks = _caddy_blocks(CADDYFILE)
+    forwarding = [(m, d) for m, d in blocks if any(x.startswith("reverse_proxy") for x in d)]
+    assert len(forwarding) == 1
+    matcher, directives = forwarding[0]
+    assert matchers[matcher] == "/webhooks/bitrix24"
+    assert "reverse_proxy web:8080" in directives
+    assert "max_size 64KB" in directives  # bodies bounded before they reach us
+    # The rest answers 404 and is forwarded nowhere.
+    assert blocks[-1] == ("", ["respond 404"])
+    assert CADDYFILE.count("reverse_proxy") == 1
+
+
+def test_images_are_pinned() -> None:
+    images = {name: s["image"] for name, s in SERVICES.items() if "image" in s}
+    base = re.search(r"ARG PYTHON_IMAGE=(\S+)", DOCKERFILE)
+    assert base
+    for name, image in [*images.items(), ("Dockerfile", base.group(1))]:
+        _, _, tag = image.rpartition(":")
+        assert re.match(r"\d+\.\d+\.\d+", tag), f"{name}: {image} is not pinned to a release"
+
+
+def test_the_worker_has_a_health_check() -> None:
+    worker = SERVICES["worker"]
+    assert worker["healthcheck"]["test"] == ["CMD", "b24-dedupe", "worker", "--check-alive"]
+    assert worker["environment"]["WORKER_ALIVE_FILE"].startswith("/tmp/")
+
+
+def test_secrets_can_be_docker_secrets() -> None:
+    declared = SECRETS_OVERRIDE["secrets"]
+    for name, service in SECRETS_OVERRIDE["services"].items():
+        assert name in SERVICES
+        files = {k: v for k, v in service["environment"].items() if k.endswith("_FILE")}
+        assert files and set(files) <= SETTING_NAMES, name
+        for variable, path in files.items():
+            secret = path.removeprefix("/run/secrets/")
+            assert secret in service["secrets"] and secret in declared, variable
+            assert variable.removesuffix("_FILE") in SETTING_NAMES
+    assert set(SECRETS_OVERRIDE["services"]["web"]["environment"]) == {"B24_APPLICATION_TOKEN_FILE"}
+
+
+def test_the_image_holds_every_package() -> None:
+    found = re.search(r"include = \[([^]]*)\]", (ROOT / "pyproject.toml").read_text())
+    assert found
+    packages = {name.strip(' "*') for name in found.group(1).split(",")}
+    copied = {
+        line.split()[1].removeprefix("./") for line in instruction(dockerfile_stages()[0], "COPY")
+    }
+    assert packages <= copied, packages - copied
 
 
 # -- the services' commands, run here --------------------------------------------------
@@ -237,7 +349,8 @@ async def wait_until(condition: Any, what: str, process: asyncio.subprocess.Proc
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server not installed")
 async def test_redis_command_comes_up_append_only(tmp_path: Path) -> None:
     port = free_port()
-    argv = [*SERVICES["redis"]["command"], "--port", str(port), "--bind", "127.0.0.1"]
+    command = [interpolate(part, env_file_values()) for part in SERVICES["redis"]["command"]]
+    argv = [*command, "--port", str(port), "--bind", "127.0.0.1"]
     argv += ["--dir", str(tmp_path), "--save", ""]
     async with started(argv, {"PATH": os.environ["PATH"]}, tmp_path, tmp_path / "log") as process:
         client = aioredis.Redis(port=port)
@@ -251,6 +364,7 @@ async def test_redis_command_comes_up_append_only(tmp_path: Path) -> None:
             await wait_until(answers, "redis-server answers", process)
             assert (await client.config_get("appendonly"))["appendonly"] == "yes"
             assert (await client.config_get("maxmemory-policy"))["maxmemory-policy"] == "noeviction"
+            assert (await client.config_get("maxmemory"))["maxmemory"] == str(1024**3)
         finally:
             await client.aclose()
 
@@ -284,6 +398,7 @@ async def test_web_and_worker_come_up_and_merge(
         "WEB_HOST": "127.0.0.1",
         "WEB_PORT": str(web_port),
         "AUDIT_JOURNAL_DIR": str(journal),
+        "WORKER_ALIVE_FILE": str(tmp_path / "worker.alive"),
     }
     envs = {}
     for name in ("web", "worker"):
@@ -318,6 +433,23 @@ async def test_web_and_worker_come_up_and_merge(
             return bool(await redis_client.exists(health_key))
 
         await wait_until(reported, "the worker writes its health-check key", worker)
+        # The worker's compose health check, as Docker runs it in the container: healthy
+        # once the worker runs jobs, unhealthy for a file no worker touches.
+        check = SERVICES["worker"]["healthcheck"]["test"]
+        assert check[:2] == ["CMD", "b24-dedupe"]
+        script = service_argv("worker")[0]
+
+        async def healthy(env: Mapping[str, str]) -> int:
+            probe = await asyncio.create_subprocess_exec(
+                script, *check[2:], env=dict(env), stdout=asyncio.subprocess.DEVNULL
+            )
+            return await asyncio.wait_for(probe.wait(), 30)
+
+        async def alive() -> bool:
+            return await healthy(envs["worker"]) == 0
+
+        await wait_until(alive, "the worker's health check passes", worker)
+        assert await healthy({**envs["worker"], "WORKER_ALIVE_FILE": str(tmp_path / "no")}) == 1
 
         # One person twice: the event reaches web, the job the worker, which merges.
         async def add(**fields: Any) -> int:

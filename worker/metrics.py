@@ -13,11 +13,13 @@ from b24_dedupe.decisions import MERGE_ANSWERS, Decision
 from b24_dedupe.keys import Keys
 from b24_dedupe.shared_metrics import counter_field
 
-_DIGITS = re.compile(r"\d+")
+# A number standing alone (an ID, a count), not digits inside a word ("Bitrix24").
+_DIGITS = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w])")
 
 
 def reason_label(reason: str) -> str:
-    """A reason without the IDs and values that make each one unique."""
+    """A reason without the IDs and values that make each one unique: "contacts 12 and
+    34 differ" -> "contacts N and N differ"; "Bitrix24 refused this merge" unchanged."""
     head = reason.split(":", 1)[0]
     return _DIGITS.sub("N", head).strip()[:80]
 

@@ -13,6 +13,11 @@ def test_reason_labels_drop_ids_and_values() -> None:
         reason_label("candidates 12 and 34 differ in NAME") == "candidates N and N differ in NAME"
     )
     assert reason_label("identity differs: NAME") == "identity differs"
+    # Digits inside a word are part of it (issue 11: the label read "BitrixN refused").
+    assert reason_label("Bitrix24 refused this merge (CONFLICT): a field") == (
+        "Bitrix24 refused this merge (CONFLICT)"
+    )
+    assert reason_label("UF_CRM_1750 and 3 more differ") == "UF_CRM_1750 and N more differ"
 
 
 async def test_decisions_are_counted_across_jobs(start_stack: StartStack) -> None:
