@@ -1,10 +1,11 @@
 """Bitrix24 outbound events: parse and verify one delivery, free of I/O.
 
-facts.md, "Outbound events": the portal POSTs each event once, form-encoded as PHP
-writes it (``event``, ``event_handler_id``, ``data[FIELDS][ID]``, ``ts``,
-``auth[domain]``, ``auth[member_id]``, ``auth[application_token]`` …), and never
-resends it. The docs print the same structure as JSON for readability, so a JSON
-body of that shape is read too.
+Bitrix24 REST docs, "Outbound Webhook"
+(https://apidocs.bitrix24.com/local-integrations/local-webhooks.html): the portal POSTs
+each event once, form-encoded as PHP writes it (``event``, ``event_handler_id``,
+``data[FIELDS][ID]``, ``ts``, ``auth[domain]``, ``auth[member_id]``,
+``auth[application_token]`` …), and never resends it. The docs print the same
+structure as JSON for readability, so a JSON body of that shape is read too.
 
 :func:`parse_event` takes the request's headers and body bytes and the accepted
 application tokens, and returns an :class:`Event` or raises one of::
@@ -154,7 +155,7 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
-# The fields an event is read from (facts.md, "Outbound events").
+# The fields an event is read from (REST docs: outbound webhooks, "What the Handler Receives").
 EVENT_KEYS = (
     "event",
     "event_handler_id",

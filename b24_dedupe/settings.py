@@ -61,7 +61,8 @@ class Settings(BaseSettings):
     b24_batch_commands: int = Field(
         50, ge=1, le=50, description="most commands in one batch request; 1 = no batching"
     )
-    # A cloud request is cut at 60 s (facts.md, Limits): the default waits past that.
+    # A cloud portal cuts a request at 60 s (b24.client.config.REQUEST_TIME_LIMIT): the
+    # default waits past that.
     b24_read_timeout_seconds: float = Field(
         75.0, gt=0, description="longest wait for the portal's answer to one request"
     )

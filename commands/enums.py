@@ -1,8 +1,8 @@
 """``b24-dedupe enums``: the CRM enumerations (``crm.enum.*``) and the multifield
 structure (``crm.multifield.fields``), as tables or JSON.
 
-Methods and their answers: docs, "Enumerations: Overview of Methods" and "Get
-Description of Multiple Fields" (shared/bitrix24-docs). All are read in one
+Methods and their answers: the Bitrix24 REST docs (https://apidocs.bitrix24.com/), CRM,
+"Enumerations: Overview of Methods" and "Get Description of Multiple Fields". All are read in one
 ``batch`` request.
 """
 

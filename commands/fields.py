@@ -2,7 +2,7 @@
 
 Bitrix24's own duplicate search (the UI scan) compares names, phones, e-mails and
 requisites, plus up to seven more fields registered through
-``crm.duplicate.volatileType.*`` (docs: volatileType pages, shared/bitrix24-docs).
+``crm.duplicate.volatileType.*`` (Bitrix24 REST docs, CRM > duplicates: volatileType).
 These commands show and change that list; b24-dedupe itself decides on phones and
 e-mails, so the list matters to the people who run Bitrix24's scan by hand.
 """

@@ -14,7 +14,7 @@ from webhooks_in.pipelining import AutoPipeline
 from webhooks_in.state import CONFIG, METRICS, PIPELINE, IngressConfig
 
 # Past this the event is answered 503 rather than left hanging (Bitrix24 sets no
-# handler timeout, facts.md; a slow answer only makes the portal call less often).
+# handler timeout that we know of; a slow answer only makes the portal call less often).
 REDIS_TIMEOUT_SECONDS = 2.0
 
 

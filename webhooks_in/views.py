@@ -1,7 +1,7 @@
 """HTTP handlers: the aiohttp side of :mod:`b24.events` and :mod:`b24_dedupe.dedupe_queue`.
 
 ``POST /webhooks/bitrix24`` answers 200 only once the event is in Redis (Bitrix24
-never resends an event, facts.md), 400/401/413/415 for what the pure parser
+never resends an event: REST docs, outbound webhooks), 400/401/413/415 for what the parser
 refuses, 405 for other methods, 503 when Redis cannot take the event. Each
 delivery gives one log line and one count in ``b24dd_ingress_events_total``.
 """

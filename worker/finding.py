@@ -14,7 +14,8 @@ SHARED_THRESHOLD = 20  # docs: 20 or more matches in a type: treated as a shared
 
 def query_values(comm: Communication, raw: str) -> list[str]:
     """What findbycomm is asked for one value: as written, and in international digits
-    (the portal matches ``79991234567`` but not a bare ``9991234567``, facts.md)."""
+    (the portal matches ``79991234567`` but not a bare ``9991234567``, as portals answer
+    and the emulator follows)."""
     values = [raw.strip()]
     if comm.type == PHONE and comm.value.startswith("+"):
         values.append(comm.value[1:])
@@ -29,7 +30,7 @@ async def find_ids(
         FIND_BY_COMM, {"type": comm_type, "values": values, "entity_type": entity.value}
     )
     if not isinstance(result, dict):
-        return []  # no match answers [] (facts.md)
+        return []  # no match answers [] (REST docs: crm.duplicate.findbycomm)
     return [int(i) for i in result.get(entity) or []]
 
 

@@ -2,7 +2,8 @@
 
 Callers put their call in a queue and wait on a future. One dispatcher per client
 waits a short window for more calls, then for the rate limiter; when it may send, it
-packs what waits into one request of at most 50 commands (facts.md, batch). While
+packs what waits into one request of at most 50 commands (Bitrix24 REST docs: batch,
+https://apidocs.bitrix24.com/settings/how-to-call-rest-api/batch.html). While
 the limiter makes it wait, the queue fills: at the portal's rate a request carries as
 many commands as there were callers.
 
@@ -26,7 +27,7 @@ from b24.client.responses import Answer
 
 log = logging.getLogger("b24.client")
 
-MAX_BATCH_COMMANDS = 50  # facts.md, batch
+MAX_BATCH_COMMANDS = 50  # Bitrix24 REST docs: batch
 
 
 @dataclass(eq=False)

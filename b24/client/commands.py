@@ -42,7 +42,7 @@ class Command:
         return method_key(self.method)
 
     def query(self) -> str:
-        """The command as a ``batch`` sub-call: ``crm.contact.get?id=5`` (facts.md, batch)."""
+        """The command as a ``batch`` sub-call: ``crm.contact.get?id=5`` (REST docs: batch)."""
         encoded = encode_php_query(self.params)
         return f"{self.method}?{encoded}" if encoded else self.method
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-# A cloud portal cuts a request at 60 s (facts.md, Limits): a write whose answer we
+# A cloud portal cuts a request at 60 s (what cloud portals do; the public REST docs do
+# not state it, their limits page bounds the time per method): a write whose answer we
 # lost may still take effect until then.
 REQUEST_TIME_LIMIT = 60.0
 
 
 @dataclass(frozen=True)
 class ClientConfig:
-    """Defaults follow the docs (facts.md, Limits): 2 requests a second, burst 50."""
+    """Defaults follow the docs (https://apidocs.bitrix24.com/limits.html): 2 requests a
+    second, burst 50."""
 
     # Every Redis key the client writes starts with this (see :mod:`b24.client.keys`).
     key_prefix: str = "b24:"

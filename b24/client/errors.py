@@ -1,7 +1,9 @@
 """Every error the Bitrix24 REST API answers, as one exception hierarchy.
 
-Sources: the common error table of the docs (shared/bitrix24-docs, "Errors common to
-all methods") and facts.md (Limits, Entities)::
+Sources: the Bitrix24 REST docs' "Statuses and System Error Codes" table (on every
+method's page, e.g.
+https://apidocs.bitrix24.com/api-reference/crm/duplicates/crm-duplicate-find-by-comm.html)
+and "REST API Limits" (https://apidocs.bitrix24.com/limits.html)::
 
     B24Error
     ├── LimitError                 the portal refused to run the call; nothing was done
@@ -41,7 +43,7 @@ class LimitError(B24Error):
 
 
 class RateLimited(LimitError):
-    """503 ``QUERY_LIMIT_EXCEEDED``: too many requests for the portal (docs:limits)."""
+    """503 ``QUERY_LIMIT_EXCEEDED``: too many requests for the portal (REST docs: limits)."""
 
 
 class OperatingLimit(LimitError):

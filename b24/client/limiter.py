@@ -1,7 +1,7 @@
 """The portal's request limit, shared by every process through Redis.
 
 Bitrix24 keeps a leaky bucket per portal: a counter that drains ``rps`` a second and
-refuses a request past ``burst`` (facts.md, Limits; docs:limits). The same bucket is
+refuses a request past ``burst`` (https://apidocs.bitrix24.com/limits.html). The same bucket is
 kept here in Redis, one per portal, changed only by Lua scripts (atomic), timed by
 Redis' clock (one clock for all processes). A caller that finds it full waits for the
 drain instead of sending a request the portal would refuse.

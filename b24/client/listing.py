@@ -1,6 +1,7 @@
 """Walking a large list fast: by ID ascending, ``>ID`` the last seen, ``start=-1``.
 
-facts.md, Entities (docs:settings/performance/huge-data): counting the total makes
+Bitrix24 REST docs, "Retrieve Large Volumes of Data"
+(https://apidocs.bitrix24.com/settings/performance/huge-data.html): counting the total makes
 deep pages slow (49.9 s a page on 2.4M rows); filtering on ``>ID`` with ``start=-1``
 (no count) keeps every page fast. The walk stops at a page of fewer than 50 rows.
 """

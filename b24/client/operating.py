@@ -3,8 +3,9 @@
 Bitrix24 adds up each method's execution time in ten one-minute buckets; every
 answer carries ``time.operating`` (the method's time in the window) and
 ``time.operating_reset_at``; inside a batch each sub-call counts on its own method
-(facts.md, Limits; docs:limits). Past the limit the method answers 429
-``OPERATION_TIME_LIMIT`` until its reset, while other methods keep working.
+(https://apidocs.bitrix24.com/limits.html, "Resource Consumption Limits"). Past the
+limit the method answers 429 ``OPERATION_TIME_LIMIT`` until its reset, while other
+methods keep working.
 
 Kept here per method, in Redis so that all processes see it:
 

@@ -3,7 +3,8 @@
 :func:`read_answer` maps ``(status, body)`` of one REST request onto an
 :class:`Answer` or raises the matching :mod:`b24.client.errors` exception;
 :func:`read_batch` splits a ``batch`` answer into one outcome per sub-call
-(facts.md, batch: the HTTP status stays 200 when sub-calls fail).
+(the HTTP status stays 200 when sub-calls fail; Bitrix24 REST docs: batch,
+https://apidocs.bitrix24.com/settings/how-to-call-rest-api/batch.html).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from b24.client import errors
 
-# The docs' common error table (shared/bitrix24-docs, "Errors common to all methods").
+# The REST docs' "Statuses and System Error Codes" table, on every method's page.
 _AUTH_CODES = frozenset({"NO_AUTH_FOUND", "EXPIRED_TOKEN", "INVALID_TOKEN", "WRONG_AUTH_TYPE"})
 _PERMISSION_CODES = frozenset(
     {"ACCESS_DENIED", "INVALID_CREDENTIALS", "INSUFFICIENT_SCOPE", "USER_ACCESS_ERROR"}
@@ -23,7 +24,8 @@ _PERMISSION_CODES = frozenset(
 _TRANSIENT_CODES = frozenset({"INTERNAL_SERVER_ERROR", "ERROR_UNEXPECTED_ANSWER"})
 # A 500 that no retry mends: the portal is closed or gone.
 _PERMANENT_CODES = frozenset({"PORTAL_DELETED"})
-# facts.md, Entities: a missing entity is reported with an empty code; mergeBatch says
+# As portals answer (the emulator follows them): a missing entity is reported with an
+# empty code; mergeBatch says
 # "Owner was not found" with code 0. Other codes naming "not found" are about the
 # method or its arguments (ERROR_METHOD_NOT_FOUND, "Field not found").
 _NOT_FOUND_CODES = frozenset({"", "0", "NOT_FOUND", "ERROR_NOT_FOUND"})

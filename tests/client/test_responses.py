@@ -27,7 +27,7 @@ def body(document: Any) -> bytes:
 
 
 def test_a_result_comes_with_its_time_block() -> None:
-    # The docs' findbycomm example (shared/bitrix24-docs).
+    # The REST docs' crm.duplicate.findbycomm example.
     answer = read_answer(200, body({"result": {"CONTACT": [275, 2297]}, "time": TIME}), method="m")
     assert answer.result == {"CONTACT": [275, 2297]}
     assert answer.total is None and answer.next is None
@@ -50,7 +50,7 @@ def test_a_page_that_is_not_a_list_is_a_method_error() -> None:
 
 
 def test_findbycomm_without_match_is_an_empty_list() -> None:
-    # facts.md: no match answers "result": [] (an array, not an object).
+    # No match answers "result": [] (an array, not an object), as portals do.
     assert read_answer(200, body({"result": [], "time": TIME}), method="m").result == []
 
 

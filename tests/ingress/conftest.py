@@ -55,7 +55,7 @@ def content_type_of(name: str) -> str:
 def event_body(
     event: str = "ONCRMLEADUPDATE", entity_id: Any = 1, token: str = TOKEN, **extra: Any
 ) -> str:
-    """A form body as the portal sends it (facts.md, "Outbound events")."""
+    """A form body as the portal sends it (REST docs: outbound webhooks)."""
     fields: dict[str, Any] = {
         "event": event,
         "event_handler_id": "3",

@@ -65,7 +65,7 @@ SETTLE_SECONDS = 90.0  # bound on the service catching up after a run
 # ... after a soak run, which may have spent a method's operating budget: the client
 # then pauses that method until the portal's ten-minute window lets it go again.
 SOAK_SETTLE_SECONDS = 660.0
-# The portal's time budget per method (480 s in ten minutes, facts.md) is the subject
+# The portal's time budget per method (480 s in ten minutes, REST docs: limits) is the subject
 # of test_operating_limit_on_one_method_pauses_it_alone alone; elsewhere a merge costs
 # 0.05 s of it rather than the docs' 2 s, so that a soak stays within it.
 CHEAP_METHOD_TIMES = {"crm.entity.mergebatch": 0.05, "crm.duplicate.findbycomm": 0.005}
