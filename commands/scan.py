@@ -12,6 +12,8 @@ import argparse
 import csv
 import json
 import logging
+import os
+import shutil
 import sys
 import time
 from datetime import datetime
@@ -105,13 +107,19 @@ class ProgressView:
         if key != self._key:
             self.close()
             unit = {READ: " IDs", DECIDE: " groups"}.get(snap.phase, "")
+            # A terminal that reports no size (a bare pty) gets COLUMNS and LINES, or
+            # 120 by 24: tqdm would show nothing in 0 lines.
+            known = os.get_terminal_size(self.stream.fileno()).columns > 0
+            size = shutil.get_terminal_size((120, 24))
             self._bar = tqdm(
                 total=total,
                 desc=f"{snap.entity.lower()} {snap.phase}",
                 unit=unit,
                 file=self.stream,
-                dynamic_ncols=True,
-                bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]",
+                dynamic_ncols=known,
+                ncols=None if known else size.columns,
+                nrows=None if known else size.lines,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}|{postfix} [{elapsed}<{remaining}]",
             )
             self._key = key
         bar = self._bar

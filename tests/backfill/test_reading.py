@@ -76,7 +76,7 @@ async def test_an_empty_type_is_one_request(
 
 def test_the_columns_are_what_the_decision_needs() -> None:
     lead = decision_fields(EntityType.LEAD, Policy(extra_identity_fields=("UF_CRM_INN",)))
-    assert lead[:5] == ["ID", "DATE_CREATE", "DATE_MODIFY", "PHONE", "EMAIL"]
+    assert lead[:4] == ["ID", "DATE_CREATE", "PHONE", "EMAIL"]
     assert {"NAME", "LAST_NAME", "COMPANY_TITLE", "STATUS_SEMANTIC_ID", "UF_CRM_INN"} <= set(lead)
     assert "TITLE" in decision_fields(EntityType.COMPANY, Policy())
 

@@ -61,7 +61,7 @@ TRANSIENT_TRIES = 8
 
 def compact(record: Mapping[str, Any], columns: Sequence[str]) -> Row:
     """What the backfill keeps of a record: the selected columns that hold a value, and
-    of phones and e-mails only the value and its type."""
+    of phones and e-mails only the value (the decision reads no more of them)."""
     kept: Row = {}
     for code in columns:
         value = record.get(code)
@@ -69,7 +69,7 @@ def compact(record: Mapping[str, Any], columns: Sequence[str]) -> Row:
             continue
         if code in MULTIFIELDS and isinstance(value, list):
             value = [
-                {"VALUE": item.get("VALUE"), "VALUE_TYPE": item.get("VALUE_TYPE")}
+                {"VALUE": item.get("VALUE")}
                 for item in value
                 if isinstance(item, Mapping) and item.get("VALUE")
             ]

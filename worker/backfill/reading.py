@@ -29,7 +29,7 @@ PAGE_SIZE = 50  # crm.*.list answers 50 rows a page
 PAGES_PER_BATCH = 50  # commands in one batch request (Bitrix24 docs: batch)
 
 # What a decision needs of every record, besides the identity fields of the policy.
-BASE_FIELDS: tuple[str, ...] = ("ID", "DATE_CREATE", "DATE_MODIFY", "PHONE", "EMAIL")
+BASE_FIELDS: tuple[str, ...] = ("ID", "DATE_CREATE", "PHONE", "EMAIL")
 TYPE_FIELDS: dict[EntityType, tuple[str, ...]] = {
     EntityType.LEAD: ("TITLE", "STATUS_ID", "STATUS_SEMANTIC_ID"),
     EntityType.CONTACT: (),
@@ -38,7 +38,8 @@ TYPE_FIELDS: dict[EntityType, tuple[str, ...]] = {
 
 
 def decision_fields(entity: EntityType, policy: Policy) -> list[str]:
-    """The columns the scan selects: dates, phones, e-mails, names or titles, the
+    """The columns the scan selects: the creation date (who survives), phones, e-mails,
+    names or titles, the
     identity fields of ``policy`` (IDENTITY_FIELDS, and the fields the rules file marks
     ``identity`` or ``block``) and, for leads, the status that makes a lead final."""
     ruled = [

@@ -11,12 +11,11 @@ Per record type (tables named after the type):
 
 - ``rows_T(id, row)``: the columns the decision needs, as read (compact JSON), of the
   records that have at least one phone or e-mail that can be evidence;
-- ``vals_T(h, id)``: one row per (evidence value, record); ``h`` is a 64-bit hash of
-  the normalised value (``PHONE:+79991234567``), 8 bytes instead of the text. Two
-  different values with one hash would only make two records look related: the
-  decision compares the values themselves, so a collision can cost a look, never a
-  merge. The index ``(h, id)`` is built once the type is read (faster than keeping it
-  up to date row by row);
+- ``vals_T(h, id)``: one row per (evidence value, record), ordered by value: ``h`` is
+  a 64-bit hash of the normalised value (``PHONE:+79991234567``), 8 bytes instead of
+  the text. Two different values with one hash would only make two records look
+  related: the decision compares the values themselves, so a collision can cost a
+  look, never a merge;
 - ``shared_T(h)``: values held by ``SHARED_THRESHOLD`` or more records (a switchboard,
   a shared mailbox): not evidence, as in the live path;
 - ``groups_T(gid, ids, done)``: connected components of records over shared values;
@@ -39,7 +38,7 @@ from typing import Any
 
 from b24.crm import EntityType
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 READ, GROUP, DECIDE, DONE = "read", "group", "decide", "done"
 PHASES = (READ, GROUP, DECIDE, DONE)
 # SQLite's page cache: the most memory the index takes in this process (KiB).
@@ -128,6 +127,12 @@ class ScanState:
         if path.exists() and not restart:
             state = cls._connect(path)
             meta = state.meta()
+            if meta and meta.get("schema") != SCHEMA_VERSION:
+                state.close()
+                raise StateMismatch(
+                    f"the state file {path} was written by another version of the scan; "
+                    "pass --restart to start over, or --state for another file"
+                )
             if meta and meta.get("finished"):
                 state.close()
                 restart = True
@@ -176,7 +181,10 @@ class ScanState:
                 db.execute(
                     f"CREATE TABLE IF NOT EXISTS rows_{t} (id INTEGER PRIMARY KEY, row BLOB)"
                 )
-                db.execute(f"CREATE TABLE IF NOT EXISTS vals_{t} (h INTEGER, id INTEGER)")
+                db.execute(
+                    f"CREATE TABLE IF NOT EXISTS vals_{t} (h INTEGER, id INTEGER, "
+                    "PRIMARY KEY (h, id)) WITHOUT ROWID"
+                )
                 db.execute(f"CREATE TABLE IF NOT EXISTS shared_{t} (h INTEGER PRIMARY KEY)")
                 db.execute(
                     f"CREATE TABLE IF NOT EXISTS groups_{t} (gid INTEGER PRIMARY KEY, ids TEXT, "
@@ -249,7 +257,7 @@ class ScanState:
                 [(rid, row) for rid, row, _ in records],
             )
             self._db.executemany(
-                f"INSERT INTO vals_{t} VALUES (?, ?)",
+                f"INSERT OR IGNORE INTO vals_{t} VALUES (?, ?)",
                 [(h, rid) for rid, _, hashes in records for h in hashes],
             )
             progress.read += read
@@ -263,7 +271,6 @@ class ScanState:
         records; values held by more are recorded as shared and link nothing."""
         t = progress.entity.value
         db = self._db
-        db.execute(f"CREATE INDEX IF NOT EXISTS vals_{t}_h ON vals_{t} (h, id)")
         parent: dict[int, int] = {}
 
         def find(x: int) -> int:
