@@ -1,4 +1,5 @@
-# b24-dedupe: one image for every process (web, worker, doctor, restore, emulator, demo).
+# b24-dedupe: one image for every process (web, worker, review, doctor, restore, emulator,
+# demo).
 #   docker build -t b24-dedupe .
 #   docker run --rm --env-file .env b24-dedupe doctor
 # Two stages: the first builds the virtual environment, the second gets only that
@@ -18,6 +19,7 @@ COPY b24 ./b24
 COPY b24_dedupe ./b24_dedupe
 COPY webhooks_in ./webhooks_in
 COPY worker ./worker
+COPY review_web ./review_web
 COPY commands ./commands
 RUN pip install .
 

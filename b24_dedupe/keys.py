@@ -166,3 +166,17 @@ class Keys:
     @property
     def scan_lock(self) -> str:
         return f"{self.prefix}scan-lock"
+
+    # -- The review page (review_web) ------------------------------------------------------
+    def review_session(self, digest: str) -> str:
+        """One login to the review page (JSON, expires), by its cookie token's SHA-256."""
+        return f"{self.prefix}review-web:session:{digest}"
+
+    def review_login_failures(self, address: str) -> str:
+        """Failed logins from one address: how many, and when the next try is taken."""
+        return f"{self.prefix}review-web:login-failures:{address}"
+
+    def review_action_job(self, nonce: str) -> str:
+        """The arq job id of one action a person submitted on the review page (a form
+        sent twice finds the same job)."""
+        return f"{self.prefix}review-web:action:{nonce}"

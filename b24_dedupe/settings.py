@@ -24,7 +24,7 @@ PLACEHOLDER_HOSTS = frozenset({"your-portal.bitrix24.com", "your.bitrix24.com"})
 PLACEHOLDER_SECRETS = frozenset({"your-webhook-secret", "abc123secret", "your-application-token"})
 # Settings that may be given as a file instead (``B24_WEBHOOK_URL_FILE=/run/secrets/...``),
 # as Docker secrets are.
-FILE_SETTINGS = ("redis_url", "b24_webhook_url", "b24_application_token")
+FILE_SETTINGS = ("redis_url", "b24_webhook_url", "b24_application_token", "review_password")
 # The client keeps this many requests below the portal's burst (b24.client.config).
 _MIN_BURST = ClientConfig.headroom + 1
 
@@ -129,6 +129,31 @@ class Settings(BaseSettings):
         description="days a merge's entry (the records' state restore needs) is kept (0: for ever)",
     )
 
+    # -- The review page (b24-dedupe review; review_web) ----------------------------
+    # Never on the ingress's public port: loopback by default, behind a reverse proxy
+    # with TLS otherwise (docs/operations.md).
+    review_password: SecretStr | None = Field(
+        None, description="password of the review page; it refuses to start without one"
+    )
+    review_password_file: str | None = Field(
+        None, description="a file holding REVIEW_PASSWORD (a Docker secret), instead of it"
+    )
+    review_host: str = Field(
+        "127.0.0.1", description="address of the review page (loopback unless told otherwise)"
+    )
+    review_port: int = Field(8081, ge=0, le=65535, description="port of the review page")
+    review_trusted_proxies: str = Field(
+        "",
+        description="reverse proxies (addresses or networks, comma-separated) whose "
+        "X-Forwarded-Proto and X-Forwarded-For the review page believes",
+    )
+    review_session_hours: float = Field(
+        12, gt=0, description="how long a login to the review page lasts, in hours"
+    )
+    review_action_timeout_seconds: float = Field(
+        120, gt=0, description="longest the review page waits for a worker to carry out an action"
+    )
+
     # -- Logging ----------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
@@ -140,6 +165,7 @@ class Settings(BaseSettings):
     @field_validator(
         "b24_webhook_url",
         "b24_application_token",
+        "review_password",
         "audit_journal_dir",
         "merge_rules_file",
         "worker_alive_file",

@@ -3,7 +3,8 @@
 ``list`` shows them (oldest first; ``--json`` one object per group); ``merge GROUP``
 merges one through the worker's own path, ``--field CODE=RECORD_ID`` choosing whose
 value a differing field takes (the rules settle the rest); ``dismiss GROUP`` marks its
-records as not duplicates.
+records as not duplicates. With no action (or ``serve``) it starts the review page,
+the same in a browser (:mod:`commands.review_page`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from b24_dedupe.decisions import Decision
 from b24_dedupe.keys import Keys
 from b24_dedupe.review import ReviewGroup, ReviewQueue, ReviewReason
 from b24_dedupe.settings import settings_or_exit
+from commands import review_page
 from commands.arguments import ENTITY_CHOICES
 from commands.session import Refusal, run_with_portal, run_with_redis
 from worker.app import build_context
@@ -116,10 +118,16 @@ def register(commands: Any) -> None:
     """Add ``review`` to the ``b24-dedupe`` parser."""
     parser = commands.add_parser(
         "review",
-        help="groups waiting for a person: list, merge with field choices, dismiss",
-        description="The review queue: groups the service would not merge alone.",
+        help="the review page (a web service), or the queue here: list, merge, dismiss",
+        description="The review queue: groups the service would not merge alone. With no "
+        "ACTION, serve the review page (REVIEW_PASSWORD, REVIEW_HOST, REVIEW_PORT).",
     )
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    review_page.add_arguments(parser)
+    parser.set_defaults(run=lambda a: review_page.run(parser, a))
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=False)
+    serving = actions.add_parser("serve", help="serve the review page (the same as no action)")
+    review_page.add_arguments(serving)
+    serving.set_defaults(run=lambda a: review_page.run(serving, a))
     listing = actions.add_parser("list", help="the groups waiting, oldest first")
     listing.add_argument("--type", choices=ENTITY_CHOICES)
     listing.add_argument("--reason", choices=[r.value for r in ReviewReason])

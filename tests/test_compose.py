@@ -131,16 +131,18 @@ def service_argv(name: str) -> list[str]:
 
 # -- structure ------------------------------------------------------------------------
 def test_services_and_the_demo_profile() -> None:
-    assert set(SERVICES) == {"redis", "proxy", "web", "worker", "emulator", "demo"}
+    assert set(SERVICES) == {"redis", "proxy", "web", "worker", "review", "emulator", "demo"}
     for name in ("redis", "proxy", "web", "worker"):
         assert "profiles" not in SERVICES[name], name
     for name in ("emulator", "demo"):
         assert SERVICES[name]["profiles"] == ["demo"], name
-    for name in ("web", "worker", "demo"):
+    # The review page needs REVIEW_PASSWORD first (tests/review_web/test_command.py).
+    assert SERVICES["review"]["profiles"] == ["review"]
+    for name in ("web", "worker", "review", "demo"):
         assert SERVICES[name]["depends_on"] == {"redis": {"condition": "service_healthy"}}
     # Every command of ours parses as the CLI would read it (the demo's too).
     parser = build_parser()
-    for name in ("web", "worker", "emulator", "demo"):
+    for name in ("web", "worker", "review", "emulator", "demo"):
         args = parser.parse_args(SERVICES[name]["command"])
         assert args.command == SERVICES[name]["command"][0]
 
@@ -182,7 +184,7 @@ def test_worker_scales_and_comes_back() -> None:
 
 
 def test_every_setting_comes_from_the_environment() -> None:
-    for name in ("web", "worker", "emulator", "demo"):
+    for name in ("web", "worker", "review", "emulator", "demo"):
         env_files = SERVICES[name]["env_file"]
         assert env_files == [{"path": ".env", "required": False}], name
         assert set(SERVICES[name].get("environment") or {}) <= SETTING_NAMES, name
