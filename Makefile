@@ -28,6 +28,14 @@ test: venv
 	@url=$${REDIS_URL:-$$($(LOCAL_REDIS) test $(TEST_REDIS_PORT))} && \
 	REDIS_URL=$$url $(BIN)/pytest -q
 
+# The review page in a real headless Chromium (Debian's chromium and chromium-driver,
+# which .ci/run installs); the run's pictures of the queue and a group page go to
+# docs/screenshots/ (B24DD_SCREENSHOTS= elsewhere).
+test-browser: venv
+	@url=$${REDIS_URL:-$$($(LOCAL_REDIS) test $(TEST_REDIS_PORT))} && \
+	B24DD_SCREENSHOTS=$${B24DD_SCREENSHOTS-docs/screenshots} REDIS_URL=$$url \
+		$(BIN)/pytest -q -m browser
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -27,6 +27,7 @@ log = logging.getLogger("review_web")
 MOST_ANSWER_DELAY = 5.0
 LOGIN_FORM_SECONDS = 3600
 _NOT_PRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{40,60}$")
 
 
 def see_other(location: str) -> web.Response:
@@ -44,7 +45,11 @@ def who_from(raw: object) -> str:
 async def _login_form(
     request: web.Request, *, error: str = "", status: int = 200, next_page: str = "/"
 ) -> web.Response:
-    token = new_token()
+    # One token per browser while it is valid: a second tab (or a request the browser
+    # makes by itself) does not spoil the form shown in the first.
+    token = request.cookies.get(LOGIN_COOKIE) or ""
+    if not _TOKEN.match(token):
+        token = new_token()
     response = await render(
         request, "login.html", status=status, error=error, form_token=token, next_page=next_page
     )

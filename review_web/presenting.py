@@ -53,6 +53,10 @@ RULE_WORDS = {
     Rule.IDENTITY: "the rules say: an identity field; a difference means two customers",
 }
 JOINED = "join"
+# Each record's own: they differ between any two records and the merge keeps the survivor's.
+BOOKKEEPING = frozenset(
+    {"ID", "DATE_CREATE", "DATE_MODIFY", "CREATED_BY_ID", "MODIFY_BY_ID", "ORIGIN_ID"}
+)
 
 
 def is_empty(value: Any) -> bool:
@@ -140,17 +144,16 @@ def _comparable(value: Any) -> str:
     return shown(value).strip()
 
 
-def rows_of(
-    records: Sequence[Record], evidence: Mapping[str, Sequence[str]] | None = None
-) -> list[Row]:
-    """One row per field filled in any of ``records``."""
-    evidence = evidence or {}
+def rows_of(records: Sequence[Record], evidence: Sequence[str] = ()) -> list[Row]:
+    """One row per field filled in any of ``records``; ``evidence``: the values they
+    were found by (``PHONE:+79991234567``), marked wherever a record holds one."""
     codes = {code for record in records for code, value in record.items() if not is_empty(value)}
     rows = []
     for code in field_order(codes):
-        cells = [_cell(code, r.get(code), evidence.get(str(r.get("ID")), ())) for r in records]
+        cells = [_cell(code, r.get(code), evidence) for r in records]
         filled = {_comparable(r.get(code)) for r in records if not is_empty(r.get(code))}
-        rows.append(Row(code, label(code), cells, differs=len(filled) > 1))
+        differs = len(filled) > 1 and code not in BOOKKEEPING
+        rows.append(Row(code, label(code), cells, differs=differs))
     return rows
 
 
@@ -181,7 +184,7 @@ class GroupView:
     rows: list[Row]
     links: dict[int, str]  # record id -> its card in the portal
     merge_form: str  # Bitrix24's own merge form for the group
-    evidence: dict[int, list[str]]
+    evidence: list[str]  # the values the records share (``PHONE:+7999…``)
 
     @property
     def refused(self) -> list[Row]:
@@ -190,7 +193,8 @@ class GroupView:
 
 def group_view(group: ReviewGroup, rules: MergeRules, portal_url: str) -> GroupView:
     records = [group.records.get(str(i), {"ID": i}) for i in group.ids]
-    rows = rows_of(records, group.evidence)
+    shared = sorted({value for values in group.evidence.values() for value in values})
+    rows = rows_of(records, shared)
     by_code = {row.code: row for row in rows}
     for code, values in group.differing.items():
         row = by_code.get(code)
@@ -214,7 +218,7 @@ def group_view(group: ReviewGroup, rules: MergeRules, portal_url: str) -> GroupV
         rows=rows,
         links={i: base + group.entity.details_path(i) for i in group.ids} if base else {},
         merge_form=base + group.entity.merge_path(group.ids) if base else "",
-        evidence={int(k): list(v) for k, v in group.evidence.items()},
+        evidence=shared,
     )
 
 

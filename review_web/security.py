@@ -25,8 +25,9 @@ from review_web.state import CONFIG, SESSION, SESSION_TOKEN, SESSIONS
 
 log = logging.getLogger("review_web")
 
-# Open without a session: the login itself, the health probe, the style sheet and script.
-PUBLIC_PATHS = frozenset({"/login", "/healthz"})
+# Open without a session: the login itself, the health probe, the style sheet and script
+# (and the icon browsers ask for by themselves: not found, rather than a login page).
+PUBLIC_PATHS = frozenset({"/login", "/healthz", "/favicon.ico"})
 STATIC_PREFIX = "/static/"
 CONTENT_SECURITY_POLICY = "; ".join(
     (

@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
+from pydantic import SecretStr
 
 from b24.crm import EntityType
 from b24.emulator.server import free_port
@@ -26,6 +27,7 @@ from b24_dedupe.review import ReviewGroup, ReviewQueue, ReviewReason
 from b24_dedupe.settings import Settings
 from review_web.app import create_app
 from tests.conftest import REDIS_URL
+from tests.worker.conftest import start_stack  # noqa: F401  (the whole service)
 
 PASSWORD = "correct horse battery staple"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -184,3 +186,8 @@ async def put_groups(redis: aioredis.Redis, keys: Keys, groups: list[ReviewGroup
 
 def ago(seconds: float) -> float:
     return time.time() - seconds
+
+
+def stack_settings(settings: Settings, **overrides: Any) -> Settings:
+    """The settings of a running stack (``tests.worker.conftest``), with the page's own."""
+    return settings.model_copy(update={"review_password": SecretStr(PASSWORD), **overrides})
