@@ -66,6 +66,7 @@ class ProgressView:
         self._bar: Any = None
         self._key: tuple[str, str] | None = None
         self._last_line = 0.0
+        self._drawn = 0.0
 
     def __call__(self, snap: Snapshot) -> None:
         if snap.phase == READ:
@@ -122,6 +123,11 @@ class ProgressView:
                 bar_format="{desc}: {percentage:3.0f}%|{bar}|{postfix} [{elapsed}<{remaining}]",
             )
             self._key = key
+            self._drawn = 0.0
+        # At most 10 redraws a second: a million records make tens of thousands of groups.
+        if time.monotonic() - self._drawn < 0.1 and done < total:
+            return
+        self._drawn = time.monotonic()
         bar = self._bar
         bar.total = total
         bar.n = done
@@ -399,7 +405,7 @@ def register(commands: Any) -> None:
         help="give way while more live jobs than this are due (default 20)",
     )
     scan_parser.add_argument(
-        "--concurrency", type=int, default=20, help="groups decided at once (default 20)"
+        "--concurrency", type=int, default=40, help="groups decided at once (default 40)"
     )
     scan_parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     scan_parser.add_argument("--json", action="store_true", help="also print a JSON summary")

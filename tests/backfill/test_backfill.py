@@ -9,11 +9,12 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
 import redis.asyncio as aioredis
 
 from b24.crm import EntityType
 from b24.emulator.planted import PlantedPortal, planted_contacts
-from b24_dedupe.decisions import Decision
+from b24_dedupe.decisions import Decision, Outcome
 from tests.worker.conftest import Stack, StartStack
 from worker.app import build_context
 from worker.backfill.run import Backfill, BackfillOptions, Snapshot
@@ -122,3 +123,35 @@ async def test_a_dry_run_writes_its_csv_shows_progress_and_merges_nothing(
     assert any(line.startswith("contact done") and "to review" in line for line in lines)
     assert f"would merge {len(planted.originals)}" in out.decode()
     assert stack.emulator.webhook_url.split("/rest/")[1] not in csv_path.read_text()
+
+
+@pytest.mark.soak
+async def test_merges_wait_for_mergebatchs_budget_and_none_is_lost_or_repeated(
+    start_stack: StartStack, tmp_path: Path
+) -> None:
+    # A budget of 2 merges in a 10-second window (the portal's: 210 in 10 minutes): the
+    # scan's merges are refused, wait for the window (the client's pause, or the
+    # backfill's own wait past the client's patience) and go again. make soak: ~1 min.
+    stack = await start_stack(
+        emulator_settings={"operating_limit": 3.0, "operating_window": 10.0},
+        job_timeout_seconds=10,
+    )
+    planted = planted_contacts(3_000, duplicate_share=0.002)
+    stack.emulator.engine.portal.add_many(CONTACT, planted.records)
+    context = build_context(stack.settings, stack.redis)
+    state = ScanState.open(tmp_path / "scan.sqlite", owner=owner(stack, "auto"))
+    async with context.client:
+        backfill = Backfill(context, state, BackfillOptions(entities=[CONTACT]))
+        await backfill.run()
+    state.close()
+    stats = stack.emulator.engine.stats
+    refused = stats.refusals.get("OPERATION_TIME_LIMIT", 0) + sum(
+        n for code, n in stats.command_errors.items() if "OPERATION_TIME_LIMIT" in code
+    )
+    assert refused >= 1  # the budget was reached
+    present = stack.emulator.engine.portal.records["CONTACT"]
+    assert {r["ID"] for r in planted.records} - set(present) == set(planted.duplicates)
+    assert stats.merges.statuses == {"SUCCESS": len(planted.originals)}
+    # A merge refused before it ran is recorded as not sent, never as merged.
+    not_sent = [e async for e in stack.audit.entries() if e.status == Outcome.NOT_SENT]
+    assert all(e.decision is Decision.NO_MERGE for e in not_sent)

@@ -49,10 +49,11 @@ log = logging.getLogger("worker.backfill")
 @dataclass(frozen=True)
 class BackfillOptions:
     entities: Sequence[EntityType] = tuple(EntityType)
-    # Groups decided at once (their reads and merges share requests), and merges sent
-    # at once (a request carries at most 5 mergeBatch: b24.client's BatchPolicy).
-    concurrency: int = 20
-    merge_concurrency: int = 10
+    # Groups decided at once (their reads and merges share requests), and merges under
+    # way at once: each re-reads its group, merges and reads the survivor, so 25 fill
+    # requests of 5 mergeBatch (b24.client's BatchPolicy) with the others' reads.
+    concurrency: int = 40
+    merge_concurrency: int = 25
 
 
 @dataclass

@@ -73,26 +73,30 @@ class MergeBudget:
 
     Bitrix24 counts each method's execution time in a sliding 10 minutes (docs:
     limits); a merge costs about 2 s of it. The client paces a method near its budget
-    and pauses it once refused, in Redis for every process. The backfill sends at most
-    ``concurrency`` merges at once, one at a time while the method is paced, and
-    none while it is paused: so it spends the budget to the end without merges queued
-    up to be refused.
+    (turns shared with the live workers, first come first served) and pauses it once
+    refused, in Redis for every process. The backfill sends at most ``concurrency``
+    merges at once, one at a time while the method is paced (or will be once the
+    merges under way are counted), and none while it is paused: so it spends the
+    budget to the end without merges queued up to be refused.
     """
 
     context: DedupeContext
     concurrency: int = 5
     _slots: asyncio.Semaphore = field(init=False)
     _paced: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
+    _in_flight: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self._slots = asyncio.Semaphore(self.concurrency)
 
     async def _state(self) -> tuple[float, bool]:
-        """(seconds the method is paused for, whether it is paced now)."""
+        """(seconds the method is paused for, whether it is paced now or will be once the
+        merges under way have spent their time)."""
         tracker = self.context.client.operating
         state = await tracker.state(MERGE_BATCH)
         now = time.time()
-        paced = state.reset_at > now and state.operating >= tracker.slow_from * tracker.limit
+        coming = state.operating + self._in_flight * state.cost
+        paced = state.reset_at > now and coming >= tracker.slow_from * tracker.limit
         return max(0.0, state.blocked_until - now), paced
 
     async def run(self, merge: Callable[[], Awaitable[AuditEntry]]) -> AuditEntry:
@@ -102,10 +106,14 @@ class MergeBudget:
                 if paused <= 0:
                     break
                 await asyncio.sleep(min(paused, 30.0) + random.uniform(0, 0.5))
-            if not paced:
-                return await merge()
-            async with self._paced:
-                return await merge()
+            self._in_flight += 1
+            try:
+                if not paced:
+                    return await merge()
+                async with self._paced:
+                    return await merge()
+            finally:
+                self._in_flight -= 1
 
     async def after_refusal(self, exc: OperatingLimit) -> None:
         """Wait after mergeBatch was refused (not sent): until the pause ends, or a
