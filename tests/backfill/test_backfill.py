@@ -8,17 +8,25 @@ import csv
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
 from b24.crm import EntityType
 from b24.emulator.planted import PlantedPortal, planted_contacts
+from b24.emulator.server import RunningEmulator
 from b24_dedupe.decisions import Decision, Outcome
+from b24_dedupe.settings import Settings
+from tests.conftest import REDIS_URL
 from tests.worker.conftest import Stack, StartStack
 from worker.app import build_context
+from worker.backfill.groups import GroupDecider, compact
+from worker.backfill.reading import decision_fields
 from worker.backfill.run import Backfill, BackfillOptions, Snapshot
-from worker.backfill.state import DONE, ScanState
+from worker.backfill.sharing import MergeBudget
+from worker.backfill.state import DONE, ScanState, Tally
+from worker.policy import Policy
 
 CONTACT = EntityType.CONTACT
 COMMAND = [sys.executable, "-m", "commands.main"]
@@ -155,3 +163,45 @@ async def test_merges_wait_for_mergebatchs_budget_and_none_is_lost_or_repeated(
     # A merge refused before it ran is recorded as not sent, never as merged.
     not_sent = [e async for e in stack.audit.entries() if e.status == Outcome.NOT_SENT]
     assert all(e.decision is Decision.NO_MERGE for e in not_sent)
+
+
+async def test_a_group_changed_since_it_was_read_is_read_again_before_its_merge(
+    fast_emulator: RunningEmulator, redis_client: aioredis.Redis, redis_namespace: str
+) -> None:
+    portal = fast_emulator.engine.portal
+    people = [
+        {"NAME": "Olga", "LAST_NAME": "Orlova", "PHONE": [{"VALUE": "+7 903 111-22-33"}]},
+        {"NAME": "Olga", "PHONE": [{"VALUE": "8 903 111 22 33"}]},
+    ]
+    portal.add_many(CONTACT, people)
+    columns = decision_fields(CONTACT, Policy())
+    rows = {i: compact(portal.get(CONTACT, i), columns) for i in (1, 2)}  # as the scan read
+    # Then someone adds a phone to the second: the merge's lock, taken on the values as
+    # read, would not cover it (merge_under_lock refuses: "group changed").
+    portal.update(CONTACT, 2, {"PHONE": [{"VALUE": "+7 916 000-00-01", "VALUE_TYPE": "WORK"}]})
+    settings = Settings(
+        redis_url=REDIS_URL,
+        redis_prefix=redis_namespace,
+        b24_webhook_url=fast_emulator.webhook_url,
+        b24_rps=1000,
+        b24_burst=1000,
+    )
+    context = build_context(settings, redis_client)
+    tally = Tally()
+    decider = GroupDecider(
+        context,
+        CONTACT,
+        columns=columns,
+        banned=set(),
+        shared=set(),
+        budget=MergeBudget(context),
+        tally=tally,
+    )
+    kept: list[Any] = []
+    async with context.client:
+        await decider.decide(rows, kept.append)
+    assert tally.lock_waits == 1 and tally.merged == 1
+    assert [o.action for o in kept] == ["merged"]
+    assert 2 not in portal.records["CONTACT"]
+    phones = {item["VALUE"] for item in portal.get(CONTACT, 1)["PHONE"]}
+    assert "+7 916 000-00-01" in phones  # the phone added meanwhile was merged in too

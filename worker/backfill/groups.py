@@ -45,7 +45,7 @@ from worker.deciding import decide_for
 from worker.finding import SHARED_THRESHOLD
 from worker.merging import LockBusy, merge_under_lock
 from worker.policy import is_final_lead, order_by_survival
-from worker.run import DedupeContext, Run
+from worker.run import DedupeContext, Run, get_many
 
 log = logging.getLogger("worker.backfill")
 
@@ -224,7 +224,7 @@ class GroupDecider:
         record = records[anchor]
         patience = context.lock_seconds + LOCK_PATIENCE_MARGIN
         started = time.monotonic()
-        faults = 0
+        faults = busy = 0
         while True:
             run = Run(RecordRef(self.entity, anchor))
             run.excluded = {str(c): why for c, why in excluded[anchor].items()}
@@ -243,13 +243,26 @@ class GroupDecider:
                     )
             except LockBusy:
                 # Another merge holds these values (a live job, or a killed scan's lock
-                # until it expires): wait for it, then decide afresh.
+                # until it expires), or the group changed since it was read (a new phone
+                # the lock did not cover): wait, read the group again, decide afresh.
                 self.tally.lock_waits += 1
                 if time.monotonic() - started > patience:
                     entry = run.entry(Decision.ERROR, "values stayed locked by another merge")
                 else:
-                    await asyncio.sleep(random.uniform(1.0, 3.0))
-                    continue
+                    busy += 1
+                    await asyncio.sleep(min(3.0, 0.25 * 2**busy) * random.uniform(0.5, 1.0))
+                    await self._refresh(run, [anchor, *candidates], records, values, excluded)
+                    if anchor not in records:
+                        entry = run.entry(Decision.GONE, "merged or deleted meanwhile")
+                    else:
+                        record = records[anchor]
+                        mine = set(values[anchor])
+                        candidates = sorted(
+                            o for o in records if o != anchor and mine & set(values.get(o, {}))
+                        )
+                        if candidates:
+                            continue
+                        entry = run.entry(Decision.NO_MERGE, "no duplicates (on re-reading)")
             except OperatingLimit as exc:
                 self.tally.refused_for_budget += 1
                 await self.budget.after_refusal(exc)
@@ -279,6 +292,24 @@ class GroupDecider:
             self.tally.decisions += 1
             _log(entry, run)
             return entry, pre_decided
+
+    async def _refresh(
+        self,
+        run: Run,
+        ids: list[int],
+        records: dict[int, Row],
+        values: dict[int, dict[Communication, str]],
+        excluded: dict[int, dict[Communication, str]],
+    ) -> None:
+        """Read ``ids`` again (one request for all): the group as it is now."""
+        fresh = await get_many(self.context, run, self.entity, ids)
+        for rid in ids:
+            if rid not in fresh:
+                records.pop(rid, None)
+                values.pop(rid, None)
+                continue
+            records[rid] = compact(fresh[rid], self.columns)
+            values[rid], excluded[rid] = self.usable(records[rid])
 
     def _after_merge(
         self,
