@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 
 from b24.client import OperatingLimit
+from b24.client.operating import pace_interval
 from b24.crm import MERGE_BATCH
 from b24_dedupe.audit import AuditEntry
 from b24_dedupe.keys import Keys
@@ -116,10 +117,16 @@ class MergeBudget:
                 self._in_flight -= 1
 
     async def after_refusal(self, exc: OperatingLimit) -> None:
-        """Wait after mergeBatch was refused (not sent): until the pause ends, or a
-        short while when it was only paced past its turns."""
+        """Wait after mergeBatch was refused (not sent): until the pause ends, or, when
+        the client found no turn near enough, about one pace interval (the time one
+        more merge's share of what is left needs), so that the next try gets a turn."""
         paused, _ = await self._state()
         if paused > 0:
             await asyncio.sleep(min(paused, 60.0) + random.uniform(0, 0.5))
-        else:
-            await asyncio.sleep(random.uniform(2.0, 5.0))
+            return
+        tracker = self.context.client.operating
+        state = await tracker.state(MERGE_BATCH)
+        interval = pace_interval(
+            state, limit=tracker.limit, slow_from=tracker.slow_from, now=time.time()
+        )
+        await asyncio.sleep(min(60.0, max(2.0, interval)) * random.uniform(1.0, 1.2))
