@@ -24,6 +24,7 @@ from aiohttp import web
 from b24_dedupe.logs import configure_from_settings
 from b24_dedupe.settings import Settings, exit_with, settings_or_exit
 from b24_dedupe.signals import until_stopped
+from commands.session import rules_or_exit
 from webhooks_in.app import create_app
 from worker.loop import WorkerLoop
 
@@ -86,6 +87,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             "B24_APPLICATION_TOKEN (the outbound webhook's token); without a portal, "
             "try `b24-dedupe demo`",
         )
+    rules_or_exit(parser, settings)
     configure_from_settings(settings)
     host = args.host or settings.web_host
     port = args.port if args.port is not None else settings.web_port

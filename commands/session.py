@@ -29,6 +29,7 @@ from b24.client import (
     WebhookURLError,
 )
 from b24_dedupe.logs import configure, settings_secrets
+from b24_dedupe.merge_rules import MergeRules, RulesError, load_rules
 from b24_dedupe.portal import client_from_settings
 from b24_dedupe.settings import Settings, exit_with
 
@@ -52,6 +53,16 @@ def webhook_or_exit(parser: argparse.ArgumentParser, settings: Settings) -> Webh
         return Webhook.parse(settings.b24_webhook_url)
     except WebhookURLError as exc:
         exit_with(parser, f"B24_WEBHOOK_URL: {exc}")
+
+
+def rules_or_exit(parser: argparse.ArgumentParser, settings: Settings) -> MergeRules:
+    """``MERGE_RULES_FILE``, read before a worker starts: a file that cannot be read or
+    applied is a setting to fix (exit 2), not a worker that fails at every start."""
+    try:
+        return load_rules(settings.merge_rules_file)
+    except RulesError as exc:
+        said = str(exc) if str(exc).startswith("MERGE_RULES_FILE") else f"MERGE_RULES_FILE {exc}"
+        exit_with(parser, f"{said}; `b24-dedupe rules` explains")
 
 
 def needs_portal(parser: argparse.ArgumentParser, settings: Settings) -> Webhook:

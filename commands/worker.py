@@ -17,7 +17,7 @@ from typing import Any
 from b24_dedupe.logs import configure_from_settings
 from b24_dedupe.settings import Settings, exit_with, settings_or_exit
 from b24_dedupe.signals import until_stopped
-from commands.session import needs_portal, redis_location
+from commands.session import needs_portal, redis_location, rules_or_exit
 from worker.loop import ALIVE_WITHIN_SECONDS, RedisUnavailable, WorkerLoop, alive_file_age
 
 log = logging.getLogger("worker")
@@ -54,6 +54,7 @@ def run_worker(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
     if args.check_alive:
         return check_alive(parser, settings)
     needs_portal(parser, settings)
+    rules_or_exit(parser, settings)
     configure_from_settings(settings)
     loop = WorkerLoop(settings, burst=args.burst, configure_logging=False)
     try:

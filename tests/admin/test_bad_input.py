@@ -64,6 +64,7 @@ def _check(cases: list[Case], results: list[Result]) -> None:
 
 
 DOWN = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+RULES = "/no/rules.toml"  # no such file
 
 # One case per command and kind of problem, all run at once: the settings themselves
 # are checked for every value in tests/test_settings.py, the arguments' errors in
@@ -88,6 +89,11 @@ CASES = [
         portal="none",
     ),
     Case(("worker",), "B24_WEBHOOK_URL is not set", portal="none"),
+    # A rules file a worker cannot apply: said before it starts, not a failing start.
+    *(
+        Case((command,), "MERGE_RULES_FILE /no/rules.toml: cannot", {"MERGE_RULES_FILE": RULES})
+        for command in ("worker", "serve")
+    ),
     # -- the portal: unreachable, a malformed URL, a refused webhook (issue 3) ---------
     *(
         Case(args, says, portal=portal)
