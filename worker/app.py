@@ -113,17 +113,6 @@ async def on_shutdown(ctx: dict[str, Any]) -> None:
         await context.client.close()
 
 
-def run_until_stopped(arq_worker: ArqWorker) -> None:
-    """arq's ``Worker.run`` (until SIGTERM or SIGINT), closed by :func:`close_worker`."""
-    arq_worker.main_task = arq_worker.loop.create_task(arq_worker.main())
-    try:
-        arq_worker.loop.run_until_complete(arq_worker.main_task)
-    except asyncio.CancelledError:
-        pass  # the signal handler cancelled it: a normal stop
-    finally:
-        arq_worker.loop.run_until_complete(close_worker(arq_worker))
-
-
 async def close_worker(arq_worker: ArqWorker) -> None:
     """Stop an arq worker: the jobs still running are cancelled, and arq hands each back
     to the queue ("will be run again"), so nothing is lost.
