@@ -34,7 +34,6 @@ from worker.app import build_context
 from worker.backfill.run import Backfill, BackfillOptions, Snapshot
 from worker.backfill.sharing import LiveFirst
 from worker.backfill.state import CSV_COLUMNS, DECIDE, GROUP, READ, ScanState, StateMismatch
-from worker.dedupe import reconcile_interrupted
 from worker.scan import ScanResult, scan
 
 DEFAULT_STATE = "b24-dedupe-scan.sqlite"
@@ -203,9 +202,8 @@ def run_backfill(
         )
         view = ProgressView(sys.stderr, bar=sys.stderr.isatty() and not args.no_progress)
         async with context.client:
-            # Merges a killed scan left pending (the cron of a running worker does the
-            # same): completed from the records before the scan goes on.
-            await reconcile_interrupted(context, older_than=settings.job_timeout_seconds)
+            # A merge a killed scan left pending is completed by the workers' recovery
+            # cron, as a killed worker's is; its group is re-read under its lock here.
             backfill = Backfill(
                 context,
                 state,

@@ -28,7 +28,7 @@ COMMAND = [sys.executable, "-m", "commands.main"]
 # Merges take real time, so that the scan can be killed in the middle of them.
 SLOW_MERGES = {
     "realtime": True,
-    "method_times": {**DEFAULT_METHOD_TIMES, "crm.entity.mergebatch": 0.3},
+    "method_times": {**DEFAULT_METHOD_TIMES, "crm.entity.mergebatch": 0.15},
 }
 
 
@@ -57,7 +57,7 @@ async def test_a_killed_scan_resumes_and_merges_every_duplicate_once(
         "B24_WEBHOOK_URL": stack.emulator.webhook_url,
         "B24_RPS": "50",
         "B24_BURST": "100",
-        "JOB_TIMEOUT_SECONDS": "4",  # a killed scan's value locks last this long
+        "JOB_TIMEOUT_SECONDS": "3",  # a killed scan's value locks last this long
         "LOG_LEVEL": "WARNING",
     }
     argv = [*COMMAND, "scan", "--entity", "contact", "--json", "--state", "scan.sqlite"]
