@@ -69,7 +69,7 @@ from b24_dedupe.decisions import Decision
 from b24_dedupe.keys import Keys
 
 MERGE_METHOD = "crm.entity.mergebatch"
-OPERATING_LIMIT = 420.0  # the Bitrix24 source's default (facts.md, Limits)
+OPERATING_LIMIT = 420.0  # the Bitrix24 source's default (loadlimiter.php); the docs show 480
 WINDOW = 600.0
 RPS, BURST = 2.0, 50
 HEADROOM = 2  # b24.client.ClientConfig.headroom

@@ -1,12 +1,12 @@
-"""Finding records that no event brought: the periodic recovery scan and ``b24-dedupe scan``.
+"""Finding records that no event brought: the periodic recovery scan, ``scan --enqueue``.
 
-Bitrix24 never resends an event (facts.md), so a record changed while the ingress was
-down would stay unprocessed. The periodic scan walks records modified since its
-watermark (``>=DATE_MODIFY``, ID ascending, ``start=-1``: the fast walk of facts.md),
-50 pages a request as the backfill reads (:mod:`worker.backfill.reading`), and
-enqueues those a job has not read at that DATE_MODIFY. ``b24-dedupe scan --enqueue``
-does the same for a whole base; ``b24-dedupe scan`` itself is the backfill
-(:mod:`worker.backfill`).
+Bitrix24 never resends an event (Bitrix24 docs: events), so a record changed while the
+ingress was down would stay unprocessed. The periodic scan walks records modified
+since its watermark (``>=DATE_MODIFY``, ID ascending, ``start=-1``: the fast walk the
+Bitrix24 docs advise for large volumes of data), 50 pages a request as the backfill
+reads (:mod:`worker.backfill.reading`), and enqueues those a job has not read at that
+DATE_MODIFY. ``b24-dedupe scan --enqueue`` does the same for a whole base;
+``b24-dedupe scan`` itself is the backfill (:mod:`worker.backfill`).
 """
 
 from __future__ import annotations
