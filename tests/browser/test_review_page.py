@@ -136,6 +136,9 @@ async def test_an_administrator_settles_a_group_undoes_it_and_approves_a_proposa
     # The dashboard counts them.
     await browser.go("/")
     assert await browser.text("#merged-total") == "2"
+    assert await browser.text("#waiting") == "2"  # the company and the lead
+    if pictures:
+        await browser.screenshot(pictures / "review-dashboard.png")
 
 
 async def test_a_form_without_its_token_is_refused_and_a_page_without_a_session_goes_to_login(
