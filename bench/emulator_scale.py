@@ -2,7 +2,7 @@
 
 Seeds ``--records`` synthetic contacts (``b24.emulator.synthetic``: a name, one or two
 phones, an e-mail) with ``Portal.add_many`` into an emulator on 127.0.0.1, then walks
-them as the service's backfill will (facts.md, Entities): ``crm.contact.list`` ordered
+them as the service's backfill will (REST docs: big data): ``crm.contact.list`` ordered
 by ID, ``filter[>ID]`` = the last ID seen, ``start=-1``, 50 rows a page, alone and as
 batches of 50 pages chained by ``$result[pN][49][ID]``.
 
@@ -49,7 +49,7 @@ from b24.phpquery import encode_php_query
 
 MAX_RECORDS = 5_000_000  # about 20 GB: the bound of this benchmark
 PAGE = 50
-CHAIN = 50  # list commands in one batch (facts.md: at most 50)
+CHAIN = 50  # list commands in one batch (Bitrix24 REST docs, batch: at most 50)
 SELECT = ["ID", "NAME", "LAST_NAME", "PHONE", "EMAIL"]
 CONTACT = EntityType.CONTACT
 

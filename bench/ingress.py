@@ -37,7 +37,7 @@ TOKEN = "bench-application-token"
 RATIO_TARGET = 0.3
 P99_TARGET_MS = 15.0
 
-# One event as the portal sends it (facts.md, "Outbound events"); ID filled in by wrk.
+# One event as the portal sends it (Bitrix24 REST docs: outbound webhooks); ID filled in by wrk.
 WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"

@@ -200,7 +200,7 @@ CASES: tuple[MergeCase, ...] = (
         LEAD,
         ({"TITLE": "L", "COMPANY_ID": "0"}, {"TITLE": "L", "COMPANY_ID": "7"}),
         MergeStatus.CONFLICT,
-        "entitymerger.php:1449-1483: for crm_* only null is empty (inference, merger-facts 2.1)",
+        "entitymerger.php:1449-1483: for crm_* only null is empty (inference, docs/emulator.md)",
         conflict_field="COMPANY_ID",
     ),
     # -- 2.2 plain equality (conflictresolver/base.php) -------------------------------------
@@ -410,7 +410,7 @@ CASES: tuple[MergeCase, ...] = (
         LEAD,
         ({"TITLE": "L", "UTM_SOURCE": "google"}, {"TITLE": "L", "UTM_SOURCE": "yandex"}),
         MergeStatus.CONFLICT,
-        "crm_lead.php:396 (UTM fields are strings); utm.php:283-318 (inference, merger-facts 2.3)",
+        "crm_lead.php:396 (UTM fields are strings); utm.php:283-318 (inference, docs/emulator.md)",
         conflict_field="UTM_SOURCE",
     ),
     MergeCase(
@@ -691,7 +691,7 @@ CASES: tuple[MergeCase, ...] = (
         ({"NAME": "Иван"}, {"NAME": "Олег"}),
         MergeStatus.SUCCESS,
         "namefield.php:129-157; main/lang/en/js_core_translit.php is empty: every letter is _ "
-        "(inference, merger-facts 2.4)",
+        "(inference, docs/emulator.md)",
         language="en",
         expected={"NAME": "Иван"},
     ),
@@ -878,7 +878,7 @@ CASES: tuple[MergeCase, ...] = (
         LEAD,
         ({"TITLE": "L", "UF_CRM_T": "Y"}, {"TITLE": "L", "UF_CRM_T": "N"}),
         MergeStatus.CONFLICT,
-        "entitymerger.php:2136-2159; base.php (0 and 1; inference, merger-facts 2.7)",
+        "entitymerger.php:2136-2159; base.php (0 and 1; inference, docs/emulator.md)",
         user_fields=uf("boolean"),
         conflict_field="UF_CRM_T",
     ),

@@ -43,7 +43,7 @@ class EmulatorConfig:
     operating_count_errors: bool = False
     # Whose budget a batch command spends. "webhook": the same as a direct call of the
     # method (docs:limits). "shared": one budget for batch commands of all webhooks, apart
-    # from direct calls (rest_provider.php:328-336 passes no password id; merger-facts.md
+    # from direct calls (rest_provider.php:328-336 passes no password id; docs/emulator.md
     # section 5 marks it an inference). "webhook" is the stricter of the two.
     operating_batch_key: str = "webhook"
     # More than 50 batch commands: "source" runs the first 50 and answers each further
@@ -58,7 +58,7 @@ class EmulatorConfig:
     request_time_limit: float = 60.0
     # Sleep for the simulated time instead of only accounting it (off: tests stay fast).
     realtime: bool = False
-    # Outbound events (facts.md, "Outbound events").
+    # Outbound events (Bitrix24 REST docs: outbound webhooks).
     events_url: str | None = None
     application_token: str = ""
     event_handler_id: int = 1
@@ -90,7 +90,7 @@ class EmulatorConfig:
     merge_repeated_seed: str = "source"
     # mergeBatch: a link field (lead COMPANY_ID) holding 0 counts as a value and so
     # conflicts with another company (entitymerger.php:1449-1483 tests only isset for
-    # crm_* types; merger-facts.md 2.1 marks it an inference).
+    # crm_* types; docs/emulator.md marks it an inference).
     merge_zero_link_is_value: bool = True
     # mergeBatch: the date in the separator of joined text fields (textfield.php:46-62),
     # as a strftime format; None takes the portal language's short date and time.
@@ -102,18 +102,18 @@ class EmulatorConfig:
     # switch it off.
     merge_rebind_children: bool = True
     # mergeBatch: differing UTM values conflict: they are strings loaded with the record
-    # (utm.php:283-318; merger-facts.md 2.3 marks it an inference). False skips them.
+    # (utm.php:283-318; docs/emulator.md marks it an inference). False skips them.
     merge_compare_utm: bool = True
     # mergeBatch: the survivor's update runs, and so fires ONCRM…UPDATE and takes a fresh
-    # DATE_MODIFY, even when no field changed (entitymerger.php:473-476; merger-facts.md
+    # DATE_MODIFY, even when no field changed (entitymerger.php:473-476; docs/emulator.md
     # section 3 marks it an inference). False skips an update that changes nothing.
     merge_update_unchanged: bool = True
     # mergeBatch: records re-pointed at the survivor get no event (the merger rewrites
-    # binding tables; merger-facts.md section 3: no ONCRMDEALUPDATE expected, an
+    # binding tables; docs/emulator.md: no ONCRMDEALUPDATE expected, an
     # inference). True sends an UPDATE for each.
     merge_rebind_events: bool = False
     # OVERLOAD_LIMIT (an injected fault): the docs answer 503; the source's OAuth error
-    # path defaults to 401 (oauthexception.php:14-25; merger-facts.md section 5: which
+    # path defaults to 401 (oauthexception.php:14-25; docs/emulator.md: which
     # one the cloud sends is unconfirmed).
     overload_status: int = 503
     # volatileType: at most 7 registered fields in all (docs).

@@ -1,6 +1,6 @@
 """``crm.enum.*``, ``crm.multifield.fields`` and ``crm.settings.mode.get``.
 
-The results are the documented example answers (shared/bitrix24-docs), which are
+The results are the documented example answers (Bitrix24 REST docs), which are
 what a new portal returns; crm.enum.ownertype's example also lists two smart
 processes of the docs' portal, kept so that clients meet dynamic types.
 """

@@ -18,7 +18,7 @@ class RestError(Exception):
         return {"error": self.code, "error_description": self.description}
 
 
-# The common errors table of the docs (shared/bitrix24-docs, "Errors common to all methods").
+# The common errors table of the docs (Bitrix24 REST docs: errors common to all methods).
 def no_auth() -> RestError:
     return RestError(401, "NO_AUTH_FOUND", "Wrong authorization data")
 
@@ -44,7 +44,7 @@ def internal_error() -> RestError:
 
 
 def operation_time_limit() -> RestError:
-    # facts.md (docs:limits): HTTP 429 OPERATION_TIME_LIMIT; the text is the portal's.
+    # Bitrix24 REST docs (limits): HTTP 429 OPERATION_TIME_LIMIT; the text is the portal's.
     return RestError(429, "OPERATION_TIME_LIMIT", "Method is blocked due to operation time limit.")
 
 
@@ -57,7 +57,7 @@ def batch_length_exceeded() -> RestError:
 
 
 def not_found() -> RestError:
-    # facts.md: a missing entity is commonly reported as HTTP 400 with an empty code.
+    # REST docs (crm.*.get): a missing entity is commonly HTTP 400 with an empty code.
     return RestError(400, "", "Not found")
 
 

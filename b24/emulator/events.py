@@ -1,6 +1,6 @@
 """Outbound events: every add, update and delete POSTed once, without retry.
 
-facts.md, Outbound events: form-encoded ``event``, ``event_handler_id``,
+Bitrix24 REST docs, outbound webhooks: form-encoded ``event``, ``event_handler_id``,
 ``data[FIELDS][ID]``, ``ts`` and ``auth[...]`` with the application token. The
 portal's queue server sends them asynchronously and never resends a failed one.
 """

@@ -139,5 +139,5 @@ def findbycomm(ctx: Context, params: Params) -> Any:
             ids = found.setdefault(name, [])
             if entity_id not in ids:
                 ids.append(entity_id)
-    # facts.md: no match is an empty array, not an object.
+    # Bitrix24 REST docs (crm.duplicate.findbycomm): no match is an empty array, not an object.
     return found if found else []

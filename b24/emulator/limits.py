@@ -1,4 +1,4 @@
-"""The portal's two limits (facts.md, Limits; docs:limits).
+"""The portal's two limits (Bitrix24 REST docs: limits).
 
 - :class:`LeakyBucket`: a counter per portal that drains by ``rps`` a second and
   refuses a request that would take it past ``burst``. A refused request does not

@@ -1,4 +1,4 @@
-"""``crm.*.list``: filter, order, select and pages of 50 (facts.md, Entities).
+"""``crm.*.list``: filter, order, select and pages of 50 (REST docs: big data).
 
 Filter keys carry their operator as a prefix (``>ID``, ``>=DATE_MODIFY``, ``!NAME``,
 ``%TITLE``, ``@ID``), as in the REST docs' filter syntax. ``PHONE`` and ``EMAIL``
@@ -7,7 +7,7 @@ match one of the record's values exactly (emails case-insensitively, as MySQL co
 A list ordered by ID first (the default) is read from the store's ID index: ``>ID``,
 ``>=ID``, ``<ID``, ``<=ID`` give the range, ``ID``/``@ID`` the candidates, and with
 ``start=-1`` a page costs its own rows, whatever the portal's size: the fast walk of a
-large base (facts.md, Entities). Any other order tests and sorts every record.
+large base (REST docs: big data). Any other order tests and sorts every record.
 """
 
 from __future__ import annotations

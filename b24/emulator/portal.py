@@ -1,6 +1,6 @@
 """The emulated portal's CRM data: leads, contacts and companies in memory.
 
-Records are stored the way the REST API shows them (facts.md, Entities): IDs and
+Records are stored the way the REST API shows them (REST docs: big data): IDs and
 scalar values as strings, multifields as lists of ``{ID, VALUE_TYPE, VALUE, TYPE_ID}``
 with IDs unique across the portal. Every add, update and delete is announced to the
 listeners, which turn them into outbound events.

@@ -1,6 +1,6 @@
 """One record type's records by ID, with the IDs also kept ascending for paging.
 
-``crm.*.list`` walks a large base by ``>ID`` in ID order (facts.md, Entities: the fast
+``crm.*.list`` walks a large base by ``>ID`` in ID order (REST docs: big data; the fast
 walk). A :class:`RecordStore` is the plain ``{id: record}`` mapping the rest of the
 emulator uses, plus a sorted list of its IDs, so that a page starts with a ``bisect``
 instead of a scan and sort of the whole type.

@@ -5,7 +5,7 @@ description (``crm.{type}.fields``), :func:`predict_merge` says whether Bitrix24
 them (SUCCESS), refuse (CONFLICT, with every refusing field) or reject the request (ERROR),
 and what the survivor would look like afterwards.
 
-Written from ``/work/shared/bitrix24-docs/merger-facts.md`` and the Bitrix24 PHP it cites,
+Written from the Bitrix24 PHP source (the crm merger; each rule cites its file and line),
 independently of the emulator's merger (``b24.emulator``), so that each checks the other.
 Modules: :mod:`.php` (PHP semantics), :mod:`.resolvers`, :mod:`.strings`, :mod:`.names`
 (the conflict resolvers), :mod:`.translit`, :mod:`.phones`, :mod:`.fields` (which field gets

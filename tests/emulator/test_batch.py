@@ -1,4 +1,4 @@
-"""batch: up to 50 sub-calls, halt, $result references, per-command errors (facts.md)."""
+"""batch: up to 50 sub-calls, halt, $result references, per-command errors (Bitrix24 REST docs)."""
 
 from __future__ import annotations
 

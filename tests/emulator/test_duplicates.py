@@ -36,7 +36,7 @@ async def _contact(
 async def test_phone_formats_match_each_other(ok: Ok) -> None:
     a = await _contact(ok, "A", phones=["+7 (999) 123-45-67"])
     b = await _contact(ok, "B", phones=["89991234567"])
-    await _contact(ok, "C", phones=["9991234567"])  # bare ten digits: no match (facts.md)
+    await _contact(ok, "C", phones=["9991234567"])  # bare ten digits: no match (Bitrix24 REST docs)
     result = await ok("crm.duplicate.findbycomm", {"type": "PHONE", "values": ["79991234567"]})
     assert result == {"CONTACT": [a, b]}
 

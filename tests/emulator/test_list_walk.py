@@ -1,4 +1,4 @@
-"""The fast walk of a large base (facts.md, Entities): ``crm.contact.list`` ordered by
+"""The fast walk of a large base (REST docs: big data): ``crm.contact.list`` ordered by
 ID, ``filter[>ID]`` = the last ID seen, ``start=-1``, 50 rows a page, alone or 50 pages
 chained in one batch by ``$result[pN][49][ID]``. Every record comes once, in order,
 whatever is deleted or merged during the walk; the other filters and orders answer

@@ -151,7 +151,7 @@ async def test_a_lead_merge_re_points_nothing(
     start_emulator: StartEmulator, http: aiohttp.ClientSession
 ) -> None:
     # leadmerger.php:549-573: records made from the seed lead are not re-pointed
-    # (inference, merger-facts section 3); the emulator keeps LEAD_ID read-only anyway
+    # (inference, docs/emulator.md); the emulator keeps LEAD_ID read-only anyway
     emulator = await start_emulator(rps=100, burst=100)
     a = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L"}})
     b = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L"}})
@@ -163,8 +163,8 @@ async def test_a_lead_merge_re_points_nothing(
 async def test_an_update_that_changes_nothing_can_be_skipped(
     start_emulator: StartEmulator, http: aiohttp.ClientSession
 ) -> None:
-    # entitymerger.php:473-476 updates the survivor in any case (inference, merger-facts
-    # section 3); merge_update_unchanged=False skips an update without a change
+    # entitymerger.php:473-476 updates the survivor in any case (an inference, see
+    # docs/emulator.md); merge_update_unchanged=False skips an update without a change
     for unchanged, events in ((True, 1), (False, 0)):
         emulator = await start_emulator(rps=100, burst=100, merge_update_unchanged=unchanged)
         a = await _ok(http, emulator, "crm.contact.add", {"fields": {"NAME": "Ivan"}})
@@ -193,7 +193,7 @@ async def test_re_pointed_children_can_be_announced(
 async def test_utm_fields_can_be_left_out_of_the_comparison(
     start_emulator: StartEmulator, http: aiohttp.ClientSession
 ) -> None:
-    # utm.php:283-318: compared as strings (inference, merger-facts 2.3)
+    # utm.php:283-318: compared as strings (inference, docs/emulator.md)
     for compare, status in ((True, MergeStatus.CONFLICT), (False, MergeStatus.SUCCESS)):
         emulator = await start_emulator(rps=100, burst=100, merge_compare_utm=compare)
         a = await _ok(http, emulator, "crm.lead.add", {"fields": {"TITLE": "L", "UTM_SOURCE": "g"}})
