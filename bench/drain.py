@@ -708,6 +708,10 @@ def main() -> int:
         parser.error("--memory-events 0..100000, --workers 1..8")
     if not (10 <= args.deadline <= 7200 and 10 <= args.naive_deadline <= 7200):
         parser.error("--deadline and --naive-deadline 10..7200 s")
+    if args.rules:
+        if not Path(args.rules).is_file():
+            parser.error(f"--rules {args.rules}: no such file")
+        args.rules = str(Path(args.rules).resolve())  # the services run in another directory
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # finally blocks run
     try:
         report = asyncio.run(run(args))
