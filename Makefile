@@ -24,9 +24,13 @@ redis:
 	@$(LOCAL_REDIS) run $(RUN_REDIS_PORT)
 	@$(LOCAL_REDIS) test $(TEST_REDIS_PORT)
 
+# Two processes (pytest-xdist): the tests wait on servers and Redis far more than they
+# compute, and each uses its own key prefix and free ports, so they share a machine.
+TEST_PROCESSES ?= 2
+
 test: venv
 	@url=$${REDIS_URL:-$$($(LOCAL_REDIS) test $(TEST_REDIS_PORT))} && \
-	REDIS_URL=$$url $(BIN)/pytest -q
+	REDIS_URL=$$url $(BIN)/pytest -q -n $(TEST_PROCESSES)
 
 # The review page in a real headless Chromium (Debian's chromium and chromium-driver,
 # which .ci/run installs); the run's pictures of the queue and a group page go to
