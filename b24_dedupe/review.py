@@ -173,7 +173,16 @@ class ReviewQueue:
         if not ids:
             return []
         raws = await self.redis.mget([self.keys.review_group(i.decode()) for i in ids])
-        return [ReviewGroup.from_json(raw) for raw in raws if raw is not None]
+        groups = [ReviewGroup.from_json(raw) for raw in raws if raw is not None]
+        return [g for g in groups if not await self._gone(g)]
+
+    async def _gone(self, group: ReviewGroup) -> bool:
+        """A record of the group was deleted on the portal (its DELETE event came): the
+        group leaves the queue, nobody has anything left to decide."""
+        flags = await self.redis.exists(*(self.keys.deleted(ref) for ref in group.refs))
+        if flags:
+            await self.remove(group.id)
+        return bool(flags)
 
     async def count(
         self, entity: EntityType | None = None, reason: ReviewReason | None = None

@@ -47,9 +47,11 @@ async def record_entry(context: DedupeContext, run: Run, entry: AuditEntry) -> A
 async def _process(context: DedupeContext, run: Run) -> AuditEntry:
     entity, entity_id = run.entity, run.entity_id
     if await context.redis.exists(context.keys.deleted(run.record)):
+        await context.review.forget_record(run.record)
         return run.entry(Decision.GONE, "deleted before its job ran")
     record = await get_record(context, run, run.record)
     if record is None:
+        await context.review.forget_record(run.record)
         return run.entry(Decision.GONE, "not found on the portal")
     await context.redis.set(
         context.keys.processed(run.record),

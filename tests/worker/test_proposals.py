@@ -10,6 +10,7 @@ from b24_dedupe.decisions import Decision, Outcome
 from b24_dedupe.dedupe_queue import enqueue_event
 from b24_dedupe.keys import APPROVE_JOB
 from b24_dedupe.proposals import Proposals
+from b24_dedupe.review import ReviewQueue
 from tests.worker.conftest import Stack, StartStack
 from worker.jobs import DEDUPE_CONTEXT
 from worker.reviewing import revisit_proposals
@@ -74,3 +75,18 @@ async def test_switching_to_auto_carries_the_proposals_out(start_stack: StartSta
     await stack.settle()
     assert await stack.exists("CONTACT", a) and not await stack.exists("CONTACT", b)
     assert await Proposals(stack.redis, stack.keys).count() == 0
+
+
+async def test_a_group_whose_record_is_deleted_leaves_the_review_queue(
+    start_stack: StartStack,
+) -> None:
+    stack = await start_stack()
+    a = await stack.add("CONTACT", NAME="Gleb", POST="CEO", PHONE=["+7 903 555-66-00"])
+    await stack.settle()
+    b = await stack.add("CONTACT", NAME="Gleb", POST="CTO", PHONE=["+7 903 555-66-00"])
+    await stack.settle()
+    queue = ReviewQueue(stack.redis, stack.keys)
+    assert [g.ids for g in await queue.page()] == [[a, b]]
+    await stack.call("crm.contact.delete", {"id": b})  # its DELETE event reaches the ingress
+    await stack.settle()
+    assert await queue.page() == [] and await queue.count() == 0
