@@ -287,7 +287,12 @@ async def run_backfill(args: argparse.Namespace, planted: PlantedPortal) -> dict
                         stderr=scan_log,
                     )
                     samples_task = asyncio.create_task(watch(process, emulator, started, label))
-                    out, _ = await process.communicate()
+                    try:
+                        out, _ = await process.communicate()
+                    finally:
+                        if process.returncode is None:  # interrupted: the scan goes too
+                            process.kill()
+                            await process.wait()
                     wall = time.monotonic() - started
                     samples = await samples_task
                 settle_seconds = await settle(redis, keys, emulator)

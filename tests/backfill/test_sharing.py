@@ -13,7 +13,10 @@ from b24.client import Bitrix24Client, ClientConfig
 from b24.client.keys import ClientKeys
 from b24.emulator.server import RunningEmulator
 from b24_dedupe.keys import Keys
-from worker.backfill.sharing import LiveFirst
+from b24_dedupe.settings import Settings
+from tests.conftest import REDIS_URL
+from worker.app import build_context
+from worker.backfill.sharing import LiveFirst, MergeBudget
 
 LIST = "crm.contact.list"
 
@@ -97,3 +100,35 @@ async def test_a_queue_that_does_not_drain_does_not_stop_the_scan_for_good(
         started = time.monotonic()
         await asyncio.wait_for(client.call(LIST, {"select": ["ID"], "start": -1}), 5)
     assert 0.25 <= time.monotonic() - started < 3
+
+
+async def test_merges_under_way_follow_mergebatchs_budget(
+    fast_emulator: RunningEmulator, redis_client: aioredis.Redis, redis_namespace: str
+) -> None:
+    settings = Settings(
+        redis_url=REDIS_URL, redis_prefix=redis_namespace, b24_webhook_url=fast_emulator.webhook_url
+    )
+    context = build_context(settings, redis_client)
+    budget = MergeBudget(context, concurrency=25)
+    tracker = context.client.operating  # paced from 80 % of its limit
+    tracker.refresh = 0.0  # read Redis each time, not this process's copy of a second ago
+    key = ClientKeys(redis_namespace).operating(context.client.portal, "crm.entity.mergebatch")
+
+    async def state(**fields: float) -> tuple[float, int]:
+        await redis_client.delete(key)
+        await redis_client.hset(key, mapping=fields)  # type: ignore[misc]
+        return await budget._state()
+
+    now = time.time()
+    assert await state(operating=100, reset_at=now + 300, cost=2) == (0.0, 25)  # far
+    # 60 s of the budget left: paced, a turn every 300 × 2 / 60 = 10 s; the client waits
+    # at most 30 s for a turn, so 2 merges under way get theirs (24 s of patience).
+    spent = tracker.limit - 60
+    assert (await state(operating=spent, reset_at=now + 300, cost=2))[1] == 2
+    # The same with merges of 0.5 s: a turn every 2.5 s, 9 fit.
+    assert (await state(operating=spent, reset_at=now + 300, cost=0.5))[1] == 9
+    paused, allowed = await state(
+        operating=480, reset_at=now + 300, cost=2, blocked_until=now + 100
+    )
+    assert 99 < paused <= 100 and allowed == 1  # paused: none goes until then
+    await context.client.close()

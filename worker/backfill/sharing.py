@@ -73,46 +73,52 @@ class MergeBudget:
     """Keeps the backfill's merges in step with mergeBatch's operating limit.
 
     Bitrix24 counts each method's execution time in a sliding 10 minutes (docs:
-    limits); a merge costs about 2 s of it. The client paces a method near its budget
-    (turns shared with the live workers, first come first served) and pauses it once
-    refused, in Redis for every process. The backfill sends at most ``concurrency``
-    merges at once, one at a time while the method is paced (or will be once the
-    merges under way are counted), and none while it is paused: so it spends the
-    budget to the end without merges queued up to be refused.
+    limits); a merge costs about 2 s of it. Near its budget the client paces the method
+    (turns one pace interval apart, booked first come first served with the live
+    workers; a turn more than ``operating_max_wait`` away is refused at once) and
+    pauses it once the portal refuses, in Redis for every process. The backfill sends
+    up to ``concurrency`` merges at once while the budget is far; once it is paced
+    (counting the merges under way), only as many as have a turn within the client's
+    patience (each waits one interval more than the one before); while it is paused,
+    none. So it spends the budget to its end without merges refused for want of a turn,
+    and keeps the requests of the paced stretch full.
     """
 
     context: DedupeContext
     concurrency: int = 5
     _slots: asyncio.Semaphore = field(init=False)
-    _paced: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
     _in_flight: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self._slots = asyncio.Semaphore(self.concurrency)
 
-    async def _state(self) -> tuple[float, bool]:
-        """(seconds the method is paused for, whether it is paced now or will be once the
-        merges under way have spent their time)."""
+    async def _state(self) -> tuple[float, int]:
+        """(seconds the method is paused for, merges that may be under way now)."""
         tracker = self.context.client.operating
         state = await tracker.state(MERGE_BATCH)
         now = time.time()
+        paused = max(0.0, state.blocked_until - now)
         coming = state.operating + self._in_flight * state.cost
-        paced = state.reset_at > now and coming >= tracker.slow_from * tracker.limit
-        return max(0.0, state.blocked_until - now), paced
+        if state.reset_at <= now or coming < tracker.slow_from * tracker.limit:
+            return paused, self.concurrency
+        left = tracker.limit - coming
+        interval = (state.reset_at - now) * max(state.cost, 0.001) / left if left > 0 else 1e9
+        fits = int(0.8 * tracker.max_wait / max(interval, 0.001))
+        return paused, max(1, min(self.concurrency, fits))
 
     async def run(self, merge: Callable[[], Awaitable[AuditEntry]]) -> AuditEntry:
         async with self._slots:
             while True:
-                paused, paced = await self._state()
-                if paused <= 0:
+                paused, allowed = await self._state()
+                if paused > 0:
+                    await asyncio.sleep(min(paused, 30.0) + random.uniform(0, 0.5))
+                elif self._in_flight >= allowed:
+                    await asyncio.sleep(random.uniform(0.2, 0.5))  # one under way ends first
+                else:
                     break
-                await asyncio.sleep(min(paused, 30.0) + random.uniform(0, 0.5))
             self._in_flight += 1
             try:
-                if not paced:
-                    return await merge()
-                async with self._paced:
-                    return await merge()
+                return await merge()
             finally:
                 self._in_flight -= 1
 
