@@ -39,9 +39,16 @@ from worker.scan import ScanResult, scan
 DEFAULT_STATE = "b24-dedupe-scan.sqlite"
 DEFAULT_DRY_RUN_CSV = "b24-dedupe-dry-run.csv"
 LOG_EVERY_SECONDS = 10.0
-# The scan's calls wait this long for others to share their request (the live service's
-# wait 10 ms): fewer, fuller requests; a backfill is in no hurry for each answer.
+# The scan's calls wait up to half the time between two of its requests (at most 0.5 s;
+# the live service's wait 10 ms) for others to share their request: fewer, fuller
+# requests, and a backfill is in no hurry for each answer.
 BATCH_WINDOW = 0.5
+
+
+def batch_window(rps: float, share: float) -> float:
+    """0.5 s at 2 requests a second and half of them; less on a faster portal."""
+    return min(BATCH_WINDOW, 0.5 / (rps * share))
+
 
 log = logging.getLogger("commands.scan")
 
@@ -198,7 +205,10 @@ def run_backfill(
         context.dry_run = dry_run
         gate = LiveFirst(redis, Keys(settings.redis_prefix), threshold=args.yield_queue)
         context.client.run_in_background(
-            args.share, name="backfill", gate=gate, window=BATCH_WINDOW
+            args.share,
+            name="backfill",
+            gate=gate,
+            window=batch_window(settings.b24_rps, args.share),
         )
         view = ProgressView(sys.stderr, bar=sys.stderr.isatty() and not args.no_progress)
         async with context.client:
