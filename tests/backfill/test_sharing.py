@@ -131,4 +131,8 @@ async def test_merges_under_way_follow_mergebatchs_budget(
         operating=480, reset_at=now + 300, cost=2, blocked_until=now + 100
     )
     assert 99 < paused <= 100 and allowed == 1  # paused: none goes until then
+    # The window's oldest minute has left it since the portal said most was spent:
+    # how much is free is unknown, so one merge asks; with little spent, all go.
+    assert await state(operating=spent, reset_at=now - 1, cost=2) == (0.0, 1)
+    assert await state(operating=100, reset_at=now - 1, cost=2) == (0.0, 25)
     await context.client.close()

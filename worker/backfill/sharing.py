@@ -80,8 +80,9 @@ class MergeBudget:
     up to ``concurrency`` merges at once while the budget is far; once it is paced
     (counting the merges under way), only as many as have a turn within the client's
     patience (each waits one interval more than the one before); while it is paused,
-    none. So it spends the budget to its end without merges refused for want of a turn,
-    and keeps the requests of the paced stretch full.
+    none; after a pause, or when what the portal said last has expired, one, until an
+    answer says how much budget the window freed. So it spends the budget to its end
+    without merges refused for want of a turn, and keeps the requests full.
     """
 
     context: DedupeContext
@@ -98,8 +99,15 @@ class MergeBudget:
         state = await tracker.state(MERGE_BATCH)
         now = time.time()
         paused = max(0.0, state.blocked_until - now)
+        slow = tracker.slow_from * tracker.limit
+        if state.reset_at <= now:
+            # What the portal last said has expired: its oldest minute has left the
+            # window, but how much that freed only the next answer tells. When much was
+            # spent, one merge asks first (others would be refused and re-read for
+            # nothing); when little was, nothing has to wait.
+            return paused, 1 if state.operating >= slow else self.concurrency
         coming = state.operating + self._in_flight * state.cost
-        if state.reset_at <= now or coming < tracker.slow_from * tracker.limit:
+        if coming < slow:
             return paused, self.concurrency
         left = tracker.limit - coming
         interval = (state.reset_at - now) * max(state.cost, 0.001) / left if left > 0 else 1e9
