@@ -66,9 +66,10 @@ class ProgressView:
     requests spent and an estimate of the time left (tqdm's, from the rate so far).
     """
 
-    def __init__(self, stream: TextIO, *, bar: bool) -> None:
+    def __init__(self, stream: TextIO, *, bar: bool, dry_run: bool = False) -> None:
         self.stream = stream
         self.bar_wanted = bar
+        self.merged_label = "to merge" if dry_run else "merged"
         self._bar: Any = None
         self._key: tuple[str, str] | None = None
         self._last_line = 0.0
@@ -93,13 +94,12 @@ class ProgressView:
             self.stream.write(f"{snap.entity.lower()} {snap.phase} {share} {text}\n")
             self.stream.flush()
 
-    @staticmethod
-    def describe(snap: Snapshot) -> str:
+    def describe(self, snap: Snapshot) -> str:
         tally = snap.tally
         parts = [
             f"{snap.records_read:,} records read",
             f"{snap.groups:,} groups",
-            f"{tally.merged:,} merged",
+            f"{tally.merged:,} {self.merged_label}",
             f"{tally.review:,} to review",
             f"{snap.requests:,} requests",
         ]
@@ -210,7 +210,9 @@ def run_backfill(
             gate=gate,
             window=batch_window(settings.b24_rps, args.share),
         )
-        view = ProgressView(sys.stderr, bar=sys.stderr.isatty() and not args.no_progress)
+        view = ProgressView(
+            sys.stderr, bar=sys.stderr.isatty() and not args.no_progress, dry_run=dry_run
+        )
         async with context.client:
             # A merge a killed scan left pending is completed by the workers' recovery
             # cron, as a killed worker's is; its group is re-read under its lock here.

@@ -79,7 +79,7 @@ async def test_a_100000_record_dry_run_shows_a_moving_bar_and_writes_its_csv(
     for phase in ("read", "decide"):
         steps = sorted(p for ph, p in shown if ph == phase)
         assert len(steps) >= 3 and steps[-1] == 100, (phase, steps)  # it moved, to the end
-    assert "requests" in text and "merged" in text and "<" in text  # counts and an ETA
+    assert "requests" in text and "to merge" in text and "<" in text  # counts and an ETA
     with (tmp_path / "b24-dedupe-dry-run.csv").open(encoding="utf-8") as rows:
         proposed = [r for r in csv.DictReader(rows) if r["action"] == "would_merge"]
     assert {int(r["survivor"]) for r in proposed} == planted.originals
