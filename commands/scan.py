@@ -38,6 +38,7 @@ from worker.scan import ScanResult, scan
 
 DEFAULT_STATE = "b24-dedupe-scan.sqlite"
 DEFAULT_DRY_RUN_CSV = "b24-dedupe-dry-run.csv"
+DEFAULT_CSV = "b24-dedupe-scan.csv"
 LOG_EVERY_SECONDS = 10.0
 # The scan's calls wait up to half the time between two of its requests (at most 0.5 s;
 # the live service's wait 10 ms) for others to share their request: fewer, fuller
@@ -182,7 +183,7 @@ def run_backfill(
     assert settings.b24_webhook_url is not None  # needs_portal exits otherwise
     portal = Webhook.parse(settings.b24_webhook_url).portal
     dry_run = bool(args.dry_run) or settings.merge_mode == "dry-run"
-    csv_path = Path(args.csv) if args.csv else (Path(DEFAULT_DRY_RUN_CSV) if dry_run else None)
+    csv_path = Path(args.csv or (DEFAULT_DRY_RUN_CSV if dry_run else DEFAULT_CSV))
     entities = [EntityType.parse(args.entity)] if args.entity else list(EntityType)
     owner = {
         "portal": portal,
@@ -240,9 +241,8 @@ def run_backfill(
             f"{context.client.stats.requests:,} requests in {time.monotonic() - started:,.0f} s; "
             f"state {state.path} ({state.size_bytes() / 1e6:,.1f} MB)"
         )
-        if csv_path is not None:
-            rows = write_csv(state, csv_path)
-            print(f"{rows:,} groups written to {csv_path}")
+        rows = write_csv(state, csv_path)
+        print(f"{rows:,} groups written to {csv_path}")
         if args.json:
             print(json.dumps(summary(backfill, done, context.client.stats.requests)))
         return 0
@@ -394,7 +394,8 @@ def register(commands: Any) -> None:
         help="decide and write the CSV, merge nothing (also with MERGE_MODE=dry-run)",
     )
     scan_parser.add_argument(
-        "--csv", help=f"write every group's outcome here (dry run: default {DEFAULT_DRY_RUN_CSV})"
+        "--csv",
+        help=f"every group's outcome (default {DEFAULT_CSV}; a dry run's {DEFAULT_DRY_RUN_CSV})",
     )
     scan_parser.add_argument(
         "--state", default=DEFAULT_STATE, help=f"the scan's state file (default {DEFAULT_STATE})"
